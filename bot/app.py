@@ -1,0 +1,99 @@
+"""The application factory, in the shape of Flask's tutorial (flaskr).
+
+`create_app(config)` reads settings (environment, then `config` overrides), migrates the
+database, builds services, router and pipeline, and registers the blueprints. Nothing of
+this happens at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import fields
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from bot import action_server, webhook
+from bot.db import migrate
+from bot.pipeline import Pipeline
+from bot.router import Router
+from bot.runtime import Runtime
+from bot.schema import all_migrations
+from bot.services import build_services
+from bot.settings import Settings
+from handlers.base import Capability
+from intents import keywords
+
+MAX_BODY = 1024 * 1024  # WeChat's callbacks are a few KiB; anything over 1 MiB is refused
+
+log = logging.getLogger("guanban.app")
+
+SETTING_NAMES = {f.name for f in fields(Settings)}
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. `config` may hold Settings field names (e.g. "database", "demo"),
+    and for tests "clock", "capabilities" and "parser"; anything else goes to app.config."""
+    config = dict(config or {})
+    overrides = {k: config.pop(k) for k in list(config) if k in SETTING_NAMES}
+    clock = config.pop("clock", None)
+    capabilities: tuple[Capability, ...] = tuple(config.pop("capabilities", None) or _default())
+    parser = config.pop("parser", keywords.parse)
+
+    settings = Settings.from_env(**overrides)
+    migrate(settings.database, all_migrations(capabilities))
+    services = build_services(settings, clock) if clock else build_services(settings)
+    router = Router(services, capabilities, parser)
+    runtime = Runtime(settings, services, capabilities, router, Pipeline(services, router))
+
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        SECRET_KEY=settings.resolved_secret_key(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["guanban"] = runtime
+    app.extensions["guanban_actions"] = action_server.build_executor(list(router.actions.values()))
+
+    app.register_blueprint(webhook.blueprint)
+    app.register_blueprint(action_server.blueprint)
+    if settings.demo:
+        from bot import devchat
+
+        app.register_blueprint(devchat.blueprint)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        try:
+            services.databases.ping()
+        except Exception as error:  # any database failure means "not healthy", reported
+            log.warning("health check failed: %s", error)
+            return jsonify(status="error", database=str(error)), 503
+        return jsonify(status="ok", database="ok"), 200
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_: RequestEntityTooLarge) -> Response:
+        return Response(f"request body over {MAX_BODY} bytes\n", 413, mimetype="text/plain")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        return Response(f"{error.name}\n", error.code or 500, mimetype="text/plain")
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        # Logged once with its traceback; the caller gets one line, never the traceback.
+        log.exception("unhandled error")
+        return Response("internal error\n", 500, mimetype="text/plain")
+
+    return app
+
+
+def _default() -> tuple[Capability, ...]:
+    from handlers.registry import CAPABILITIES
+
+    return CAPABILITIES

@@ -1,0 +1,60 @@
+"""Demo data for `make run`: a few readers and tickets that look like a real library's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlite_utils import Database
+
+from bot import users
+from bot.clock import system_clock
+from bot.values import MP, WORK, Incoming
+from handlers import tickets
+
+READERS = (
+    # channel, id, name, student number, college, grade, reader type
+    (MP, "oDemoReader0001", "李同学", "202101010123", "冶金与能源学院", "2021级", "student"),
+    (MP, "oDemoReader0002", "王同学", "202203050211", "临床医学院", "2022级", "student"),
+    (MP, "oDemoReader0003", "赵同学", "202305020318", "电气工程学院", "2023级", "student"),
+    (WORK, "zhangls", "张老师", None, "建筑工程学院", None, "teacher"),
+)
+
+TICKETS = (
+    (tickets.FEEDBACK, MP, "oDemoReader0001", "四楼文学阅览室晚上有点吵，希望管理员能提醒一下。"),
+    (tickets.FEEDBACK, MP, "oDemoReader0002", "希望医学分馆能多买几本《格氏解剖学》第42版。"),
+    (tickets.HANDOFF, WORK, "zhangls", "想预约下周三下午的研究室，带研究生讨论课题。"),
+)
+
+
+def seed(db: Database) -> int:
+    """Insert the demo rows unless they are there already; returns how many readers added."""
+    now = system_clock()
+    added = 0
+    for channel, user_id, name, student_no, college, grade, reader_type in READERS:
+        if users.get(db, channel, user_id) is not None:
+            continue
+        incoming = Incoming(channel, user_id, "event", now - timedelta(days=3), event="subscribe")
+        users.touch(db, incoming, now - timedelta(days=3))
+        users.update_profile(
+            db,
+            channel,
+            user_id,
+            name=name,
+            student_no=student_no,
+            college=college,
+            grade=grade,
+            reader_type=reader_type,
+        )
+        added += 1
+    if added:
+        for kind, channel, user_id, text in TICKETS:
+            tickets.create(
+                db,
+                kind=kind,
+                channel=channel,
+                user_id=user_id,
+                text=text,
+                now=now - timedelta(hours=5),
+                due_in=timedelta(hours=24),
+            )
+    return added

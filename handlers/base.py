@@ -1,0 +1,68 @@
+"""The handler contract: a rasa-sdk Action constructed with the bot's services.
+
+`run(dispatcher, tracker, domain) -> events` is rasa-sdk's narrow contract, so the same
+classes serve the in-process router and Rasa's action-server protocol (/actions/webhook).
+A capability module declares one `Capability`: its actions, its tables' migrations, the QR
+scene prefixes it claims and the forms it continues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlite_utils.migrations import Migrations
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+Events = list[dict[str, Any]]
+
+
+class LibraryAction(Action):
+    """Base for Guanban's actions: a fixed NAME and the services to work with."""
+
+    NAME: ClassVar[str]
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def name(self) -> str:
+        return self.NAME
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        raise NotImplementedError
+
+
+def reader_of(tracker: Tracker) -> tuple[str, str]:
+    """(channel, user id) of the conversation: sender ids are "channel:user".
+
+    A Rasa server of the library's own may use bare ids; those count as channel "rasa".
+    """
+    channel, separator, user_id = tracker.sender_id.partition(":")
+    if not separator:
+        return "rasa", tracker.sender_id
+    return channel, user_id
+
+
+def entity_value(tracker: Tracker, name: str) -> Any:
+    """The first value of entity `name` in the latest message, or None."""
+    return next(tracker.get_latest_entity_values(name), None)
+
+
+@dataclass(frozen=True)
+class Capability:
+    name: str
+    actions: tuple[type[LibraryAction], ...]
+    migrations: tuple[Migrations, ...] = ()
+    # QR scene string prefix → action that handles a scan of it (e.g. "seat:" → check-in).
+    scenes: Mapping[str, str] = field(default_factory=dict)
+    # Form name → the action that continues it with the reader's next message.
+    forms: Mapping[str, str] = field(default_factory=dict)
+    # Lines for the help message: what a reader can ask this capability, with an example.
+    help: tuple[str, ...] = ()

@@ -1,0 +1,57 @@
+"""Opening hours: today, a named day, or the week, from the library's own calendar.
+
+The calendar (handlers.library_calendar) knows the weekly schedule, closures, special days
+and public holidays; this action only chooses what to say.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from handlers import hours_text
+from handlers.base import Capability, Events, LibraryAction, entity_value
+
+WEEK_TITLE = "近7天开放时间："
+
+
+class ActionOpeningHours(LibraryAction):
+    NAME = "action_opening_hours"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        calendar = self.services.calendar
+        now = self.services.now()
+        today = now.date()
+        asked = _asked_date(entity_value(tracker, "date"))
+        if asked is not None and asked != today:
+            dispatcher.utter_message(text=hours_text.describe_day(calendar.hours_on(asked), today))
+            return []
+        lines = [
+            hours_text.describe_now(calendar, now),
+            "",
+            WEEK_TITLE,
+            hours_text.describe_week(calendar.week(today)),
+        ]
+        dispatcher.utter_message(text="\n".join(lines))
+        return []
+
+
+def _asked_date(value: Any) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+CAPABILITY = Capability(
+    name="opening_hours",
+    actions=(ActionOpeningHours,),
+    help=("开馆时间：如「今天几点闭馆」「周六开门吗」",),
+)

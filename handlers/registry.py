@@ -1,0 +1,13 @@
+"""Every capability the bot has, in one list. A new capability adds one line here."""
+
+from __future__ import annotations
+
+from handlers import feedback, greeting, handoff, hours
+from handlers.base import Capability
+
+CAPABILITIES: tuple[Capability, ...] = (
+    greeting.CAPABILITY,
+    hours.CAPABILITY,
+    feedback.CAPABILITY,
+    handoff.CAPABILITY,
+)

@@ -1,0 +1,31 @@
+"""The parse result, in the shape of Rasa NLU's JSON, as a plain value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    text: str
+    intent: str
+    confidence: float
+    entities: tuple[dict[str, Any], ...] = ()
+    ranking: tuple[tuple[str, float], ...] = field(default=())
+
+    def entity(self, name: str) -> Any:
+        """The value of the first entity called `name`, or None."""
+        for entity in self.entities:
+            if entity["entity"] == name:
+                return entity["value"]
+        return None
+
+    def to_rasa(self) -> dict[str, Any]:
+        ranking = self.ranking or ((self.intent, self.confidence),)
+        return {
+            "text": self.text,
+            "intent": {"name": self.intent, "confidence": self.confidence},
+            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+            "entities": [dict(e) for e in self.entities],
+        }

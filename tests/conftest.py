@@ -1,0 +1,204 @@
+"""Shared fixtures: real SQLite files in tmp_path, real servers on 127.0.0.1, no other network.
+
+- `make_app(**overrides)` builds an app on a fresh database with test keys (公众号 safe-mode
+  capable and WeCom configured); `app`/`client` are the default one.
+- `mp_peer`, `mp_plain_peer`, `work_peer` play WeChat with the same keys.
+- `served_bot(**env)` starts `python -m bot serve` in a subprocess and yields its base URL.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from bot.callback_client import WeChatPeer
+from bot.protocol import Account
+from bot.values import MP, WORK
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TEST_KEYS = {
+    "mp_token": "test-mp-token",
+    "mp_appid": "wx1234567890abcdef",
+    "mp_aes_key": "dGVzdC1tcC1hZXMta2V5LTMyLWJ5dGVzLWxvbmctISE",
+    "work_corp_id": "ww_test_corp_0001",
+    "work_agent_id": "1000002",
+    "work_token": "test-work-token",
+    "work_aes_key": "dGVzdC13b3JrLWFlcy1rZXktMzItYnl0ZXMtbG9uZyE",
+}
+
+
+# -- no network beyond loopback --------------------------------------------------------------
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise RuntimeError(f"tests must not reach beyond loopback (tried {address!r})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only the LIBBOT_* settings they set themselves."""
+    for name in list(os.environ):
+        if name.startswith("LIBBOT_"):
+            monkeypatch.delenv(name)
+
+
+# -- apps ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Callable[..., Any]:
+    from bot import create_app
+
+    def build(**overrides: Any) -> Any:
+        config: dict[str, Any] = {
+            "TESTING": True,
+            "database": str(tmp_path / "guanban.sqlite3"),
+            "secret_key": "test-secret",
+            **TEST_KEYS,
+        }
+        config.update(overrides)
+        return create_app(config)
+
+    return build
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Any]) -> Any:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+def mp_account(keys: dict[str, str] = TEST_KEYS) -> Account:
+    return Account(MP, keys["mp_token"], keys["mp_aes_key"], keys["mp_appid"])
+
+
+def work_account(keys: dict[str, str] = TEST_KEYS) -> Account:
+    return Account(
+        WORK,
+        keys["work_token"],
+        keys["work_aes_key"],
+        keys["work_corp_id"],
+        keys["work_agent_id"],
+    )
+
+
+@pytest.fixture
+def mp_peer() -> WeChatPeer:
+    return WeChatPeer(mp_account(), mode="safe")
+
+
+@pytest.fixture
+def mp_plain_peer() -> WeChatPeer:
+    return WeChatPeer(mp_account(), mode="plain")
+
+
+@pytest.fixture
+def mp_compatible_peer() -> WeChatPeer:
+    return WeChatPeer(mp_account(), mode="compatible")
+
+
+@pytest.fixture
+def work_peer() -> WeChatPeer:
+    return WeChatPeer(work_account())
+
+
+def post(client: Any, callback: Any) -> Any:
+    """Post a peer's callback through a Flask test client."""
+    return client.post(callback.url_path, data=callback.body.encode(), content_type="text/xml")
+
+
+# -- real servers ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bot_env(tmp_path: Path, **env: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LIBBOT_")}
+    base.update({f"LIBBOT_{k.upper()}": v for k, v in TEST_KEYS.items()})
+    base.update(
+        LIBBOT_DATABASE=str(tmp_path / "served.sqlite3"),
+        LIBBOT_SECRET_KEY="test-secret",
+        PYTHONPATH=str(ROOT),
+    )
+    base.update({f"LIBBOT_{k.upper()}": v for k, v in env.items()})
+    return base
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("server did not become healthy")
+
+
+@pytest.fixture
+def served_bot(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Start `python -m bot serve` (extra args and LIBBOT_ env given per call)."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str, **env: str) -> str:
+        port = free_port()
+        log = open(tmp_path / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed with process
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--port", str(port), *args],
+            cwd=ROOT,
+            env=bot_env(tmp_path, **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, process)
+        return url
+
+    yield start
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
