@@ -47,7 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "chat":
             from bot.chat_cli import run_chat
 
-            return run_chat(Settings.from_env(), args.url, args.channel, args.mode, args.user)
+            settings = Settings.from_env()
+            if not (settings.mp_token or settings.work_token):
+                # A developer's tool: with no keys set, speak to a `make run` demo.
+                settings = settings.with_demo_defaults()
+            return run_chat(settings, args.url, args.channel, args.mode, args.user)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

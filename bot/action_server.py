@@ -63,6 +63,9 @@ def webhook() -> tuple[Response, int]:
     except UserFacingError as error:
         # An expected refusal is still an answer: say it to the user, change nothing.
         return jsonify(events=[], responses=[{"text": error.message}]), 200
+    except Exception:
+        log.exception("action %s failed", action_call.get("next_action"))
+        return jsonify(error="the action failed; see the bot's log"), 500
     if result is None:
         return jsonify(error="no next_action in the action call"), 400
     return jsonify(result.model_dump()), 200

@@ -65,18 +65,22 @@ class Pipeline:
             log.exception("late handler failed for %s", self._who(incoming))
             reply = TextReply(BUSY)
         db = self.services.db()
-        if not isinstance(reply, EmptyReply):
-            outbox.enqueue(
-                db,
-                channel=incoming.channel,
-                recipient=incoming.user_id,
-                kind=LATE_REPLY_KIND,
-                payload=reply_to_dict(reply),
-                idempotency_key=f"late:{incoming.dedup_key}",
-                now=self.services.now(),
-                priority=outbox.PRIORITY_REPLY,
-            )
-        inbox.mark(db, incoming, "late")
+        try:
+            if not isinstance(reply, EmptyReply):
+                outbox.enqueue(
+                    db,
+                    channel=incoming.channel,
+                    recipient=incoming.user_id,
+                    kind=LATE_REPLY_KIND,
+                    payload=reply_to_dict(reply),
+                    idempotency_key=f"late:{incoming.dedup_key}",
+                    now=self.services.now(),
+                    priority=outbox.PRIORITY_REPLY,
+                )
+            inbox.mark(db, incoming, "late")
+        except Exception:
+            # The inbound row stays 'held': the one trace of an answer that was never queued.
+            log.exception("could not queue the late reply for %s", self._who(incoming))
 
     def _who(self, incoming: Incoming) -> str:
         return log_ref(self.router.log_secret, incoming)

@@ -38,7 +38,8 @@ from bot.values import MP, WORK, EmptyReply, Incoming, NewsReply, Reply, TextRep
 SUCCESS = "success"  # WeChat's "no reply": shows nothing, stops the retries
 MAX_ARTICLES = 8  # WeChat shows at most 8 articles in a passive news reply
 # XML 1.0 forbids most control characters; a reply containing one would be rejected.
-XML_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Lone surrogates cannot even be encoded as UTF-8.
+XML_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class ProtocolError(Exception):
@@ -87,7 +88,11 @@ def check_timestamp(timestamp: str | None, now: float, tolerance: int) -> None:
         stamp = int(timestamp or "")
     except ValueError:
         raise ProtocolError(403, "missing or malformed timestamp") from None
-    if abs(now - stamp) > tolerance:
+    try:
+        skew = abs(now - stamp)
+    except OverflowError:  # an integer too large for a float: far from now, whatever now is
+        skew = float("inf")
+    if skew > tolerance:
         raise ProtocolError(403, f"timestamp more than {tolerance} s from now")
 
 
@@ -102,7 +107,8 @@ def parse_xml(body: bytes | str) -> dict[str, str]:
         root = safe_xml.fromstring(body, forbid_dtd=True, forbid_entities=True)
     except DefusedXmlException:
         raise ProtocolError(400, "XML with a DTD or entities is not accepted") from None
-    except (ParseError, ValueError, UnicodeError):
+    except (ParseError, ValueError, UnicodeError, LookupError):
+        # LookupError: an XML declaration naming an encoding Python does not know.
         raise ProtocolError(400, "malformed XML") from None
     if root.tag != "xml":
         raise ProtocolError(400, "root element must be <xml>")
@@ -110,10 +116,11 @@ def parse_xml(body: bytes | str) -> dict[str, str]:
 
 
 def _text_of(element: Element) -> str:
-    # Nested elements (ScanCodeInfo, SendLocationInfo) are flattened into their children's
-    # text; the fields we route on are all direct children.
+    # Nested elements (ScanCodeInfo, SendLocationInfo) are flattened into their leaves' text;
+    # the fields we route on are all direct children. Iterative, not recursive: a body of
+    # 150 000 nested elements fits in 1 MiB and must not raise RecursionError.
     if len(element):
-        return " ".join(_text_of(child) for child in element)
+        return " ".join((leaf.text or "").strip() for leaf in element.iter() if not len(leaf))
     return (element.text or "").strip()
 
 
@@ -195,9 +202,10 @@ def render_reply(reply: Reply, incoming: Incoming) -> str:
     if isinstance(reply, EmptyReply):
         return ""
     module = work_replies if incoming.channel == WORK else mp_replies
-    common = {"source": incoming.account, "target": incoming.user_id}
+    common = {"source": cdata_safe(incoming.account), "target": cdata_safe(incoming.user_id)}
     if incoming.channel == WORK:
-        common["agent"] = int(incoming.agent_id) if incoming.agent_id.isdigit() else 0
+        # isdecimal, not isdigit: int() refuses digits like "²" that isdigit accepts.
+        common["agent"] = int(incoming.agent_id) if incoming.agent_id.isdecimal() else 0
     if isinstance(reply, TextReply):
         return module.TextReply(content=cdata_safe(reply.content), **common).render()
     if isinstance(reply, NewsReply):

@@ -164,7 +164,10 @@ class Router:
     # -- running actions -----------------------------------------------------------------
 
     def _parse_of(self, incoming: Incoming, intent: str) -> ParseResult:
-        return ParseResult(incoming.text or incoming.event_key, intent, 1.0)
+        # An event carries no words of the reader: its key (a menu key such as "FEEDBACK",
+        # a QR scene) is in the tracker's metadata, never in the text, or handlers that read
+        # the text would store "FEEDBACK" as a reader's feedback.
+        return ParseResult(incoming.text, intent, 1.0)
 
     def _run(
         self,

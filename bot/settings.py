@@ -39,7 +39,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Deployment settings. Field name `x` is read from the variable LIBBOT_X."""
+    """Deployment settings; each field is read from "LIBBOT_" + its name in upper case."""
 
     database: str = field(
         default=str(INSTANCE_DIR / "guanban.sqlite3"),
@@ -53,7 +53,10 @@ class Settings:
         },
     )
     mp_token: str = field(default="", metadata={"doc": "公众号 Token (服务器配置 → 令牌)."})
-    mp_appid: str = field(default="", metadata={"doc": "公众号 AppID."})
+    mp_appid: str = field(
+        default="",
+        metadata={"doc": "公众号 AppID; required with an AES key (encrypted messages carry it)."},
+    )
     mp_secret: str = field(default="", metadata={"doc": "公众号 AppSecret (outbound API)."})
     mp_aes_key: str = field(
         default="",

@@ -51,25 +51,22 @@ def touch(db: Database, incoming: Incoming, now: datetime) -> None:
     One upsert statement, so two workers seeing a reader's first two messages at once
     still make exactly one row.
     """
-    subscribed = _subscription_change(incoming)
-    stamp = isoformat(now)
     db.execute(
         """
         INSERT INTO users (channel, user_id, first_seen, last_interaction, subscribed)
-        VALUES (?, ?, ?, ?, ?)
+        VALUES (:channel, :user_id, :now, :now, coalesce(:change, 1))
         ON CONFLICT (channel, user_id) DO UPDATE SET
-            last_interaction = excluded.last_interaction,
-            subscribed = CASE WHEN ? IS NULL THEN users.subscribed ELSE ? END
+            -- Unfollowing opens no 48-hour window for customer-service messages.
+            last_interaction = CASE WHEN :change = 0 THEN users.last_interaction
+                                    ELSE excluded.last_interaction END,
+            subscribed = coalesce(:change, users.subscribed)
         """,
-        [
-            incoming.channel,
-            incoming.user_id,
-            stamp,
-            stamp,
-            1 if subscribed is None else subscribed,
-            subscribed,
-            subscribed,
-        ],
+        {
+            "channel": incoming.channel,
+            "user_id": incoming.user_id,
+            "now": isoformat(now),
+            "change": _subscription_change(incoming),
+        },
     )
 
 

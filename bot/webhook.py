@@ -88,7 +88,9 @@ def work_verify() -> Response:
     runtime = _runtime()
     account = runtime.account(WORK)
     args = request.args
-    echostr = args.get("echostr", "")
+    # echostr is base64, which never holds a space: a space is a "+" that a sloppy client
+    # left unencoded in the query string.
+    echostr = args.get("echostr", "").replace(" ", "+")
     protocol.check_signature(
         args.get("msg_signature"),
         account.token,

@@ -29,7 +29,10 @@ NO_DUTY_SOON = "已为你登记（编号 {ref}），馆员会在 {hours} 小时�
 ASK_QUESTION = "请直接描述你的问题，我会一并转给馆员～"
 RECEIVED = "收到，已补充到你的工单 {ref}，馆员会一起看到。"
 PHONE = "着急的话也可以拨打 {phone}。"
-TRIGGER = re.compile(r"^(我(想|要)?)?(转人工|人工客服|人工服务|找馆员|联系馆员|人工)[,，:：\s]*")
+# Punctuation after the words too: 「转人工！」 has no question, not the question "！".
+TRIGGER = re.compile(
+    r"^(我(想|要)?)?(转人工|人工客服|人工服务|找馆员|联系馆员|人工)[,，:：。.!！?？~～\s]*"
+)
 WEEKDAY_NAMES = "一二三四五六日"
 
 
@@ -42,13 +45,16 @@ class ActionHuman(LibraryAction):
         db, now = self.services.db(), self.services.now()
         channel, user_id = reader_of(tracker)
         text = (tracker.latest_message.get("text") or "").strip()
-        if tracker.active_loop_name == FORM:
+        question = TRIGGER.sub("", text).strip()
+        # A bare 「转人工」 again while the form waits is no question: answer it as a
+        # hand-off (reusing the ticket) instead of adding "转人工" to the ticket.
+        if tracker.active_loop_name == FORM and question:
             ref = tracker.get_slot("handoff_ref")
-            if ref and tickets.get(db, ref):
+            ticket = tickets.get(db, ref) if ref else None
+            if ticket and ticket["status"] == "open":
                 tickets.append(db, ref, text, now)
                 dispatcher.utter_message(text=RECEIVED.format(ref=ref))
                 return [SlotSet("requested_slot", None), ActiveLoop(None)]
-        question = TRIGGER.sub("", text).strip()
         existing = tickets.recent_open(
             db, tickets.HANDOFF, channel, user_id, since=now - REUSE_WITHIN
         )

@@ -15,6 +15,8 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from bot.clock import isoformat
+
 migrations = Migrations("dialog_state")
 
 
@@ -74,6 +76,6 @@ def save(db: Database, state: DialogState, now: datetime) -> None:
             state.active_form,
             json.dumps(state.slots, ensure_ascii=False),
             state.last_intent,
-            now.isoformat(timespec="seconds"),
+            isoformat(now),
         ],
     )

@@ -1,0 +1,198 @@
+"""The app factory, the layering rules, health, and the init-db / chat commands."""
+
+from __future__ import annotations
+
+import ast
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.db import Databases
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_importing_reads_no_settings_and_opens_nothing(tmp_path: Path) -> None:
+    database = tmp_path / "never.sqlite3"
+    code = "import sys, bot, bot.app, bot.webhook, bot.pipeline, handlers.registry\nprint('ok')\n"
+    import os
+
+    env = {**os.environ, "LIBBOT_DATABASE": str(database), "LIBBOT_MP_AES_KEY": "bad"}
+    result = run_python(code, env)
+    # A bad setting would raise if anything read settings at import time.
+    assert result.returncode == 0, result.stderr
+    assert not database.exists()
+
+
+def test_importing_bot_does_not_import_flask_or_wechatpy() -> None:
+    result = run_python(
+        "import sys, bot, bot.values, bot.errors\n"
+        "print(sorted(m for m in ('flask', 'wechatpy') if m in sys.modules))"
+    )
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+TRANSPORT = {"flask", "wechatpy", "werkzeug", "xml", "defusedxml", "xmltodict", "gunicorn"}
+
+
+@pytest.mark.parametrize(
+    "path", sorted([*ROOT.glob("handlers/*.py"), *ROOT.glob("intents/*.py")]), ids=str
+)
+def test_handlers_and_intents_never_import_transport(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+            if node.module.startswith("bot"):
+                # bot's plain-value modules are fine; its transport modules are not.
+                assert node.module not in {"bot.app", "bot.webhook", "bot.protocol"}, path
+    assert not imported & TRANSPORT, f"{path} imports {imported & TRANSPORT}"
+
+
+def test_factory_creates_every_table(app: Any) -> None:
+    db = app.extensions["guanban"].services.db()
+    tables = set(db.table_names())
+    assert {"users", "inbound", "dialog_state", "outbox", "tickets"} <= tables
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+
+
+def test_factory_accepts_config_and_two_apps_share_a_database(make_app: Any) -> None:
+    first = make_app()
+    second = make_app()  # same file: migrations already applied, nothing fails
+    assert first.extensions["guanban"].settings.database == (
+        second.extensions["guanban"].settings.database
+    )
+    assert first.config["TESTING"] is True
+    assert first.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+
+
+def test_healthz_ok(client: Any) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_a_failing_database(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: Databases) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Databases, "ping", broken)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "error"
+
+
+def test_unknown_path_is_a_plain_404(client: Any) -> None:
+    response = client.get("/nowhere")
+    assert response.status_code == 404
+    assert b"Traceback" not in response.data
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_init_db_is_idempotent_and_concurrent(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "LIBBOT_DATABASE": str(tmp_path / "cli.sqlite3")}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "init-db"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=60) for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+    applied = sorted(int(out.split(": ")[1].split()[0]) for out, _ in outputs)
+    assert applied[0] == 0 and applied[-1] > 0  # exactly one process did the work
+    assert applied.count(0) == 2
+    again = cli("init-db", env=env)
+    assert "0 migration(s) applied" in again.stdout
+
+
+def test_init_db_with_demo_data(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "LIBBOT_DATABASE": str(tmp_path / "demo.sqlite3")}
+    result = cli("init-db", "--demo-data", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "demo data: 4 reader(s) added" in result.stdout
+    db = sqlite3.connect(tmp_path / "demo.sqlite3")
+    assert db.execute("SELECT count(*) FROM users").fetchone()[0] == 4
+    assert db.execute("SELECT count(*) FROM tickets").fetchone()[0] == 3
+    again = cli("init-db", "--demo-data", env=env)
+    assert "demo data: 0 reader(s) added" in again.stdout
+
+
+def test_bad_setting_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    import os
+
+    env = {
+        **os.environ,
+        "LIBBOT_DATABASE": str(tmp_path / "x.sqlite3"),
+        "LIBBOT_WORK_AES_KEY": "too-short",
+    }
+    result = cli("init-db", env=env)
+    assert result.returncode == 2
+    assert "LIBBOT_WORK_AES_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("channel", "mode"), [("mp", "safe"), ("mp", "compatible"), ("mp", "plain"), ("work", "safe")]
+)
+def test_chat_cli_talks_to_a_served_bot(
+    served_bot: Any, tmp_path: Path, channel: str, mode: str
+) -> None:
+    from tests.conftest import bot_env
+
+    url = served_bot()
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--url", url, "--channel", channel, "--mode", mode],
+        cwd=ROOT,
+        env=bot_env(tmp_path),
+        input="你好\n/click HOURS\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    replies = [line for line in result.stdout.splitlines() if line.startswith("馆伴>")]
+    assert "你好呀" in replies[0]
+    assert "开馆" in result.stdout or "闭馆" in result.stdout
