@@ -17,9 +17,10 @@ $(STAMP): requirements.txt
 
 # Browser tests drive Debian's chromium through Playwright; install it when missing.
 chromium:
-	@command -v /usr/bin/chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x /usr/bin/chromium -a -d /usr/share/fonts/opentype/noto || { \
+	  echo "installing Debian chromium and CJK fonts for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 run: setup
 	$(PY) -m bot demo

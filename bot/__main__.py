@@ -122,6 +122,8 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(process)d: %(message)s",
     )
+    # rasa-sdk announces every registered action at INFO, in every worker.
+    logging.getLogger("rasa_sdk").setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

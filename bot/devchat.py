@@ -8,11 +8,14 @@ app's real /wechat/mp or /wechat/work endpoint; the reply is decrypted the way W
 from __future__ import annotations
 
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
+import defusedxml.ElementTree as safe_xml
+from defusedxml import DefusedXmlException
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from bot import outbox
-from bot.callback_client import peer_for
+from bot import outbox, protocol
+from bot.callback_client import WeChatPeer, peer_for
 from bot.protocol import ProtocolError
 from bot.runtime import Runtime
 from bot.values import CHANNELS, MP
@@ -26,6 +29,8 @@ EVENT_NAMES = {
     "scan": "SCAN",
 }
 MAX_TEXT = 2000
+# What /dev/chat/send reads from its JSON body, with the defaults; all are strings.
+_FIELDS = {"channel": MP, "user": "", "kind": "text", "text": "", "key": ""}
 
 
 def _runtime() -> Runtime:
@@ -41,41 +46,51 @@ def page() -> str:
 
 @blueprint.post("/dev/chat/send")
 def send() -> tuple[Response, int]:
-    data: dict[str, Any] = request.get_json(silent=True) or {}
-    channel = data.get("channel", MP)
-    user = str(data.get("user") or "").strip()[:64]
-    if channel not in CHANNELS or not user:
-        return jsonify(error="channel must be mp or work, and user must be given"), 400
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(error="the body must be a JSON object"), 400
+    fields = {name: _or(data.get(name), default) for name, default in _FIELDS.items()}
+    wrong = [name for name, value in fields.items() if not isinstance(value, str)]
+    if wrong:
+        return jsonify(error=f"{', '.join(wrong)} must be a string"), 400
+    channel, kind = fields["channel"], fields["kind"]
+    user = fields["user"].strip()[:64]
+    if channel not in CHANNELS:
+        return jsonify(error=f"channel must be one of {', '.join(CHANNELS)}"), 400
+    if not user:
+        return jsonify(error="user must be given"), 400
+    if kind != "text" and kind not in EVENT_NAMES:
+        return jsonify(error=f"kind must be text or one of {', '.join(EVENT_NAMES)}"), 400
     runtime = _runtime()
     try:
         peer = peer_for(runtime.settings, channel)
     except ValueError as error:
         return jsonify(error=str(error)), 400
-    kind = data.get("kind", "text")
     if kind == "text":
-        text = str(data.get("text") or "")[:MAX_TEXT]
-        callback = peer.text(user, text)
-    elif kind in EVENT_NAMES:
-        callback = peer.event(user, EVENT_NAMES[kind], str(data.get("key") or "")[:128])
+        callback = peer.text(user, fields["text"][:MAX_TEXT])
     else:
-        return jsonify(error=f"unknown kind {kind!r}"), 400
+        callback = peer.event(user, EVENT_NAMES[kind], fields["key"][:128])
     response = current_app.test_client().post(
         callback.url_path, data=callback.body.encode(), content_type="text/xml"
     )
     if response.status_code != 200:
         return jsonify(error=response.get_data(as_text=True).strip()), 502
+    body = response.get_data()
     try:
-        fields = peer.read_reply(response.get_data())
+        reply = peer.read_reply(body)
+        articles = _articles(peer, body) if reply.get("MsgType") == "news" else []
     except ProtocolError as error:
         return jsonify(error=f"reply did not verify: {error.reason}"), 502
-    return jsonify(reply=_reply_json(fields), mode=peer.mode), 200
+    return jsonify(reply=_reply_json(reply, articles), mode=peer.mode), 200
 
 
 @blueprint.get("/dev/chat/pushed")
 def pushed() -> tuple[Response, int]:
     """Messages queued for this reader (late replies, notices), newest last."""
     channel = request.args.get("channel", MP)
-    user = request.args.get("user", "")
+    user = request.args.get("user", "").strip()[:64]
+    if channel not in CHANNELS or not user:
+        return jsonify(error="channel must be mp or work, and user must be given"), 400
     rows = outbox.for_recipient(_runtime().services.db(), channel, user)
     return jsonify(
         messages=[
@@ -85,9 +100,37 @@ def pushed() -> tuple[Response, int]:
     ), 200
 
 
-def _reply_json(fields: dict[str, str]) -> dict[str, Any]:
+def _or(value: Any, default: str) -> Any:
+    """JSON null (or a missing field) means the default."""
+    return default if value is None else value
+
+
+def _articles(peer: WeChatPeer, body: bytes) -> list[dict[str, str]]:
+    """A news reply's articles. read_reply flattens nested elements, and a phone shows each
+    article as its own card, so the (already verified) reply is decrypted again here."""
+    xml: str | bytes = body
+    envelope = protocol.parse_xml(body)
+    if "Encrypt" in envelope:
+        xml = protocol.decrypt(peer.account, envelope["Encrypt"])
+    try:
+        root = safe_xml.fromstring(xml, forbid_dtd=True, forbid_entities=True)
+    except (DefusedXmlException, ParseError) as error:
+        raise ProtocolError(502, f"malformed news reply: {error}") from None
+    return [
+        {
+            "title": item.findtext("Title", ""),
+            "description": item.findtext("Description", ""),
+            "image": item.findtext("PicUrl", ""),
+            "url": item.findtext("Url", ""),
+        }
+        for item in root.iterfind("Articles/item")
+    ]
+
+
+def _reply_json(fields: dict[str, str], articles: list[dict[str, str]]) -> dict[str, Any]:
     if not fields:
         return {"type": "empty"}
     if fields.get("MsgType") == "news":
-        return {"type": "news", "text": fields.get("Articles", "")}
+        text = "\n".join(a["title"] for a in articles)
+        return {"type": "news", "text": text, "articles": articles}
     return {"type": "text", "text": fields.get("Content", "")}

@@ -39,6 +39,9 @@ def run_server(host: str, port: int, workers: int | None, threads: int = 4) -> i
         "graceful_timeout": 10,
         "keepalive": 5,
         "accesslog": None,
+        # gunicorn 27's control socket lives at one shared path in $HOME: two servers on one
+        # machine (tests, the demo, a benchmark) would overwrite each other's. We use none.
+        "control_socket_disable": True,
         "errorlog": "-",
     }
     _Gunicorn(options).run()

@@ -1,0 +1,523 @@
+"""Benchmark: 公众号 safe-mode (AES) text callbacks against the real production server.
+
+Starts `python -m bot serve` (gunicorn, gthread) on 127.0.0.1 with a fresh database and
+test keys, then for each concurrency level sends pre-built, signed and encrypted text
+callbacks — each with its own MsgId, so every one is really handled and none is answered
+from the dedup table — over keep-alive connections, one per client thread. Replies are
+decrypted and checked after the timed window, so checking costs the client nothing while
+it is measured. Client and server run on the same machine and share its cores: the client
+is kept light (http.client, bodies built beforehand) and its CPU time is reported.
+
+    .venv/bin/python bench/webhook.py --workers 2,4 --requests 2000 --levels 1,4,16,32
+
+Results are recorded in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import itertools
+import json
+import math
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bot.callback_client import Callback, WeChatPeer  # noqa: E402
+from bot.messages import HOLDING  # noqa: E402
+from bot.protocol import Account, ProtocolError  # noqa: E402
+from bot.values import MP  # noqa: E402
+
+HOST = "127.0.0.1"  # loopback only, always
+# Test keys (public, like tests/conftest.py's): never point a real 公众号 here.
+KEYS = {
+    "LIBBOT_MP_TOKEN": "bench-mp-token",
+    "LIBBOT_MP_APPID": "wx1234567890abcdef",
+    "LIBBOT_MP_AES_KEY": "dGVzdC1tcC1hZXMta2V5LTMyLWJ5dGVzLWxvbmctISE",
+}
+# (text, words one of which the reply must contain): opening hours and a greeting.
+MESSAGES = [("今天几点闭馆", ("闭馆", "开馆")), ("你好", ("你好", "馆伴"))]
+READERS = 200  # distinct openids the callbacks come from
+MAX_REQUESTS_PER_LEVEL = 20_000
+MAX_CONCURRENCY = 128
+REQUEST_TIMEOUT = 10.0  # seconds; WeChat itself gives up after 5
+
+
+@dataclass
+class LevelResult:
+    workers: int
+    threads: int
+    concurrency: int
+    requests: int
+    sent: int = 0
+    seconds: float = 0.0
+    rps: float = 0.0
+    p50_ms: float = 0.0
+    p90_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+    statuses: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    reconnects: int = 0  # connections the server closed (keep-alive should make this 0)
+    error_samples: list[str] = field(default_factory=list)
+    verified: int = 0
+    bad_replies: int = 0
+    held_replies: int = 0
+    client_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0
+    stopped_early: bool = False
+
+
+# -- the server --------------------------------------------------------------------------------
+
+
+class Server:
+    """`python -m bot serve` in a subprocess, with its own temporary database and log."""
+
+    def __init__(
+        self, workers: int, threads: int, workdir: Path, log_dir: Path | None = None
+    ) -> None:
+        self.workers = workers
+        self.threads = threads
+        self.port = _free_port()
+        if log_dir:
+            log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = (log_dir or workdir) / f"serve-w{workers}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIBBOT_")}
+        env.update(KEYS)
+        env.update(
+            LIBBOT_DATABASE=str(workdir / f"bench-w{workers}.sqlite3"),
+            LIBBOT_SECRET_KEY="bench-secret",
+            PYTHONPATH=str(ROOT),
+        )
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "serve",
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            # Own process group: a Ctrl-C in the terminal reaches only the benchmark, which
+            # then stops the server itself (gracefully, and surely).
+            start_new_session=True,
+        )
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}: {self.tail()}")
+            try:
+                conn = http.client.HTTPConnection(HOST, self.port, timeout=1)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    conn.close()
+                    # Every worker must be up before we measure, not only the first one.
+                    if self.worker_pids() and len(self.worker_pids()) >= self.workers:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server did not become healthy: {self.tail()}")
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the master and its live workers."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in [self.process.pid, *self.worker_pids()]:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            # Fields after the command name (which may contain spaces) start at state.
+            rest = stat[stat.rindex(")") + 2 :].split()
+            total += int(rest[11]) + int(rest[12])  # utime, stime
+        return total / ticks
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # gunicorn: graceful shutdown
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        self._log.close()
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def log_problems(self) -> list[str]:
+        """Log lines above INFO, tracebacks and worker restarts (what a reader should see)."""
+        text = self.log_path.read_text(errors="replace")
+        pattern = re.compile(r"\b(WARNING|ERROR|CRITICAL|Traceback|WORKER TIMEOUT|Booting worker)")
+        lines = [line for line in text.splitlines() if pattern.search(line)]
+        boots = [line for line in lines if "Booting worker" in line]
+        others = [line for line in lines if "Booting worker" not in line]
+        extra = len(boots) - self.workers
+        if extra > 0:
+            others.append(f"{extra} worker(s) booted after the first {self.workers}")
+        return others
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+# -- the client --------------------------------------------------------------------------------
+
+
+def build_callbacks(peer: WeChatPeer, n: int, level: int) -> list[tuple[Callback, int]]:
+    """n callbacks with distinct MsgIds, alternating the messages, from READERS readers."""
+    out = []
+    for i in range(n):
+        text_index = i % len(MESSAGES)
+        user = f"oBench{level:03d}Reader{i % READERS:04d}"
+        out.append((peer.text(user, MESSAGES[text_index][0]), text_index))
+    return out
+
+
+def run_level(
+    server: Server,
+    peer: WeChatPeer,
+    concurrency: int,
+    n: int,
+    deadline: float,
+) -> LevelResult:
+    result = LevelResult(server.workers, server.threads, concurrency, n)
+    # Signed now, so their timestamps are fresh (the server allows 300 s of skew).
+    prepared = [
+        (cb.url_path, cb.body.encode(), text_index)
+        for cb, text_index in build_callbacks(peer, n, concurrency)
+    ]
+    latencies = [0.0] * n
+    statuses: list[int] = [0] * n
+    bodies: list[bytes] = [b""] * n
+    errors: list[str] = []
+    reconnects: list[int] = []
+    errors_lock = threading.Lock()
+    next_index = itertools.count()
+    stop = threading.Event()
+    start_line = threading.Barrier(concurrency + 1)
+    headers = {"Content-Type": "text/xml", "Connection": "keep-alive"}
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=REQUEST_TIMEOUT)
+        # Connecting is not part of the timed window. If it fails, the first request
+        # reconnects and counts the error should it fail again.
+        with contextlib.suppress(OSError):
+            conn.connect()
+        try:
+            start_line.wait()
+        except threading.BrokenBarrierError:
+            return
+        perf = time.perf_counter
+        while not stop.is_set():
+            i = next(next_index)  # atomic under the GIL
+            if i >= n:
+                break
+            path, body, _ = prepared[i]
+            started = perf()
+            try:
+                conn.request("POST", path, body, headers)
+                response = conn.getresponse()
+                data = response.read()
+            except (OSError, http.client.HTTPException) as error:
+                latencies[i] = perf() - started
+                with errors_lock:
+                    errors.append(f"{type(error).__name__}: {error}")
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, server.port, timeout=REQUEST_TIMEOUT)
+                continue
+            latencies[i] = perf() - started
+            statuses[i] = response.status
+            bodies[i] = data
+            if response.will_close:
+                with errors_lock:
+                    reconnects.append(i)
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, server.port, timeout=REQUEST_TIMEOUT)
+            if perf() > deadline:
+                stop.set()
+        conn.close()
+
+    pool = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
+    for thread in pool:
+        thread.start()
+    cpu_server_before = server.cpu_seconds()
+    cpu_client_before = time.process_time()
+    started = time.perf_counter()
+    try:
+        start_line.wait()
+        started = time.perf_counter()
+        for thread in pool:
+            thread.join()
+    except BaseException:
+        stop.set()
+        start_line.abort()
+        raise
+    result.seconds = time.perf_counter() - started
+    result.client_cpu_s = round(time.process_time() - cpu_client_before, 3)
+    result.server_cpu_s = round(server.cpu_seconds() - cpu_server_before, 3)
+    done = [i for i in range(n) if statuses[i] or latencies[i]]
+    result.sent = len(done)
+    result.stopped_early = result.sent < n
+    result.statuses = {str(k): v for k, v in sorted(Counter(statuses[i] for i in done).items())}
+    result.statuses.pop("0", None)  # transport errors are counted below
+    result.errors = len(errors)
+    result.reconnects = len(reconnects)
+    result.error_samples = sorted(set(errors))[:5]
+    result.rps = round(result.sent / result.seconds, 1) if result.seconds else 0.0
+    timed = sorted(latencies[i] * 1000 for i in done)
+    if timed:
+        result.p50_ms = round(_percentile(timed, 50), 2)
+        result.p90_ms = round(_percentile(timed, 90), 2)
+        result.p99_ms = round(_percentile(timed, 99), 2)
+        result.max_ms = round(timed[-1], 2)
+
+    # After the timed window: every 200 reply must decrypt, verify and say the right thing.
+    for i in done:
+        if statuses[i] != 200:
+            continue
+        expected = MESSAGES[prepared[i][2]][1]
+        try:
+            fields = peer.read_reply(bodies[i])
+        except ProtocolError:
+            result.bad_replies += 1
+            continue
+        content = fields.get("Content", "")
+        if content == HOLDING:  # the handler ran past the reply budget
+            result.held_replies += 1
+        elif fields.get("MsgType") == "text" and any(word in content for word in expected):
+            result.verified += 1
+        else:
+            result.bad_replies += 1
+    return result
+
+
+def _percentile(sorted_values: list[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def warm_up(server: Server, peer: WeChatPeer, n: int) -> None:
+    """A few requests over several connections, so each worker has imported and connected."""
+    if n <= 0:
+        return
+    concurrency = max(1, min(n, server.workers * server.threads))
+    run_level(server, peer, concurrency, n, time.perf_counter() + 60)
+
+
+# -- reporting ---------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model or platform.processor(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def print_header() -> None:
+    print(
+        f"{'workers':>7} {'threads':>7} {'conc':>5} {'sent':>6} {'req/s':>8} {'p50':>8} "
+        f"{'p90':>8} {'p99':>8} {'max':>8} {'errors':>6} {'non-200':>7} {'closed':>6} {'ok':>6} "
+        f"{'held':>5} {'bad':>4} {'cli ms/req':>10} {'srv ms/req':>10}"
+    )
+
+
+def print_row(r: LevelResult) -> None:
+    non_200 = sum(v for k, v in r.statuses.items() if k != "200")
+    per = max(r.sent, 1)
+    print(
+        f"{r.workers:>7} {r.threads:>7} {r.concurrency:>5} {r.sent:>6} {r.rps:>8.1f} "
+        f"{r.p50_ms:>8.2f} {r.p90_ms:>8.2f} {r.p99_ms:>8.2f} {r.max_ms:>8.2f} {r.errors:>6} "
+        f"{non_200:>7} {r.reconnects:>6} {r.verified:>6} {r.held_replies:>5} {r.bad_replies:>4} "
+        f"{r.client_cpu_s * 1000 / per:>10.2f} {r.server_cpu_s * 1000 / per:>10.2f}",
+        flush=True,
+    )
+    for sample in r.error_samples:
+        print(f"        error: {sample}")
+    if r.stopped_early:
+        print("        (stopped early: the time limit was reached)")
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def _int_list(text: str) -> list[int]:
+    values = [int(part) for part in text.replace(" ", ",").split(",") if part]
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError("expected positive integers, e.g. 1,4,16")
+    return values
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--workers", type=_int_list, default=[2], help="gunicorn workers, e.g. 2,4 (default 2)"
+    )
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="requests per level (default 2000)"
+    )
+    parser.add_argument(
+        "--levels", type=_int_list, default=[1, 4, 16, 32], help="client concurrency levels"
+    )
+    parser.add_argument("--warmup", type=int, default=100, help="untimed requests per server")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=600,
+        help="stop sending after this many seconds in all (default 600)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument(
+        "--log-dir", type=Path, help="keep the server logs here (default: a temporary folder)"
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.requests <= MAX_REQUESTS_PER_LEVEL:
+        parser.error(f"--requests must be between 1 and {MAX_REQUESTS_PER_LEVEL}")
+    if max(args.levels) > MAX_CONCURRENCY:
+        parser.error(f"--levels: at most {MAX_CONCURRENCY} concurrent clients")
+    if max(args.workers) > 32 or not 1 <= args.threads <= 64:
+        parser.error("--workers at most 32, --threads between 1 and 64")
+    return args
+
+
+def _shown_path(path: str) -> str:
+    """`.venv/bin/python` rather than an absolute path, when it is the project's own."""
+    absolute = Path(path).absolute()
+    return str(absolute.relative_to(ROOT)) if absolute.is_relative_to(ROOT) else path
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # a `kill` also stops the server
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with `&`
+    deadline = time.perf_counter() + args.max_seconds
+    peer = WeChatPeer(
+        Account(MP, KEYS["LIBBOT_MP_TOKEN"], KEYS["LIBBOT_MP_AES_KEY"], KEYS["LIBBOT_MP_APPID"]),
+        mode="safe",
+    )
+    info = machine()
+    print(
+        f"webhook benchmark: 公众号 safe mode, {args.requests} requests per level; "
+        f"{info['nproc']} CPU(s) ({info['cpu']}), Python {info['python']}; "
+        "client and server share these CPUs",
+        flush=True,
+    )
+    results: list[LevelResult] = []
+    problems: dict[int, list[str]] = {}
+    interrupted = False
+    with tempfile.TemporaryDirectory(prefix="guanban-bench-") as workdir:
+        for workers in args.workers:
+            server = Server(workers, args.threads, Path(workdir), args.log_dir)
+            try:
+                server.wait_healthy()
+                warm_up(server, peer, args.warmup)
+                print_header()
+                for level in args.levels:
+                    if time.perf_counter() > deadline:
+                        print("time limit reached; remaining levels skipped")
+                        break
+                    result = run_level(server, peer, level, args.requests, deadline)
+                    results.append(result)
+                    print_row(result)
+            except KeyboardInterrupt:
+                interrupted = True
+                print("\ninterrupted; stopping the server", file=sys.stderr)
+            finally:
+                server.stop()
+                problems[workers] = server.log_problems()
+            if interrupted:
+                break
+    for workers, lines in problems.items():
+        if lines:
+            print(f"server log (workers={workers}): {len(lines)} notable line(s), first ones:")
+            for line in lines[:10]:
+                print("   ", line)
+        else:
+            print(f"server log (workers={workers}): no warnings or errors")
+    if args.json:
+        report = {
+            "benchmark": "webhook",
+            "machine": info,
+            "command": " ".join([_shown_path(sys.executable), *sys.argv]),
+            "settings": {k: str(v) for k, v in vars(args).items()},
+            "results": [asdict(r) for r in results],
+            "server_log_problems": {str(k): v for k, v in problems.items()},
+        }
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        print(f"results written to {args.json}")
+    if interrupted:
+        return 130
+    failed = any(
+        r.errors or r.bad_replies or set(r.statuses) - {"200"} or r.verified + r.held_replies < 1
+        for r in results
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
