@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import sqlite3
 import subprocess
 import sys
@@ -16,9 +17,10 @@ from bot.db import Databases
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def python(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run this interpreter in the checkout, as a command line would."""
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -28,10 +30,17 @@ def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
+def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return python("-c", code, env=env)
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return python("-m", "bot", *args, env=env)
+
+
 def test_importing_reads_no_settings_and_opens_nothing(tmp_path: Path) -> None:
     database = tmp_path / "never.sqlite3"
     code = "import sys, bot, bot.app, bot.webhook, bot.pipeline, handlers.registry\nprint('ok')\n"
-    import os
 
     env = {**os.environ, "LIBBOT_DATABASE": str(database), "LIBBOT_MP_AES_KEY": "bad"}
     result = run_python(code, env)
@@ -108,20 +117,7 @@ def test_unknown_path_is_a_plain_404(client: Any) -> None:
     assert b"Traceback" not in response.data
 
 
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_init_db_is_idempotent_and_concurrent(tmp_path: Path) -> None:
-    import os
 
     env = {**os.environ, "LIBBOT_DATABASE": str(tmp_path / "cli.sqlite3")}
     processes = [
@@ -145,7 +141,6 @@ def test_init_db_is_idempotent_and_concurrent(tmp_path: Path) -> None:
 
 
 def test_init_db_with_demo_data(tmp_path: Path) -> None:
-    import os
 
     env = {**os.environ, "LIBBOT_DATABASE": str(tmp_path / "demo.sqlite3")}
     result = cli("init-db", "--demo-data", env=env)
@@ -159,7 +154,6 @@ def test_init_db_with_demo_data(tmp_path: Path) -> None:
 
 
 def test_bad_setting_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    import os
 
     env = {
         **os.environ,
