@@ -13,6 +13,8 @@ class ParseResult:
     confidence: float
     entities: tuple[dict[str, Any], ...] = ()
     ranking: tuple[tuple[str, float], ...] = field(default=())
+    # True when the best guess is below the confidence threshold: ask, don't act.
+    ambiguous: bool = False
 
     def entity(self, name: str) -> Any:
         """The value of the first entity called `name`, or None."""

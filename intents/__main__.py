@@ -1,0 +1,72 @@
+"""`python -m intents parse | eval | train`.
+
+parse [--now ISO] [--jsonl] [TEXT]  print the parse in Rasa NLU's JSON shape
+eval FILE [--now ISO]                per-intent precision/recall/F1, entities, confusions
+train                                train (or reuse) the cached model and say how it went
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.clock import TZ, system_clock
+from bot.settings import INSTANCE_DIR
+from intents.evaluate import evaluate, format_report
+from intents.nlu import NLU
+
+# The test set's sentences were written on this day ("明天" there means 2026-11-21).
+TEST_SET_NOW = "2026-11-20T10:00:00+08:00"
+CACHE_DIR = INSTANCE_DIR / "models"
+
+
+def _now(value: str | None) -> datetime:
+    if not value:
+        return system_clock()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise SystemExit(f"error: --now: not an ISO date-time: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=TZ)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m intents")
+    commands = parser.add_subparsers(dest="command", required=True)
+    parse = commands.add_parser("parse", help="parse text into intent and entities")
+    parse.add_argument("text", nargs="?", help="the text (omit with --jsonl)")
+    parse.add_argument("--now", help="anchor for relative dates (default: now, Asia/Shanghai)")
+    parse.add_argument("--jsonl", action="store_true", help="one text per stdin line")
+    check = commands.add_parser("eval", help="evaluate on a JSONL test set")
+    check.add_argument("file", type=Path)
+    check.add_argument("--now", default=TEST_SET_NOW, help=f"anchor (default {TEST_SET_NOW})")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    commands.add_parser("train", help="train the model (cached under instance/models)")
+    args = parser.parse_args(argv)
+
+    nlu = NLU.load(CACHE_DIR)
+    if args.command == "train":
+        print(f"model trained on {len(nlu.classifier.intents)} intents, cached in {CACHE_DIR}")
+        return 0
+    if args.command == "parse":
+        now = _now(args.now)
+        if args.jsonl:
+            for line in sys.stdin:
+                if line.strip():
+                    print(json.dumps(nlu.parse(line, now).to_rasa(), ensure_ascii=False))
+            return 0
+        if not args.text:
+            parser.error("parse needs TEXT, or --jsonl with texts on stdin")
+        print(json.dumps(nlu.parse(args.text, now).to_rasa(), ensure_ascii=False, indent=2))
+        return 0
+    report = evaluate(nlu, args.file, _now(args.now))
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

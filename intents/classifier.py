@@ -1,0 +1,150 @@
+"""The intent classifier: character n-gram TF-IDF and a linear model (scikit-learn).
+
+Character n-grams suit Chinese chat: no word segmenter (and none of its errors or its
+licence), robust to typos and abbreviations, and a few hundred examples per intent
+generalise beyond their templates. Training takes about a second, so the model is trained
+at first use from `intents/data/train/*.txt` (plus staff-labelled examples) and cached on
+disk under a key made of the training data and the library versions; the same data always
+gives the same model (fixed solver, no randomness).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sklearn
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from intents.normalize import normalize
+
+log = logging.getLogger("guanban.intents")
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+TRAIN_DIR = DATA_DIR / "train"
+LABELLED_DIR = DATA_DIR / "labelled"  # staff labels exported by the console
+FORMAT_VERSION = "1"
+
+# What an intent should not learn from: a book's title says nothing about whether the reader
+# wants to find it or to suggest buying it, and digits are all alike.
+_TITLE = re.compile(r"《[^《》]*》")
+_DIGITS = re.compile(r"\d+")
+
+
+def features(text: str) -> str:
+    return _DIGITS.sub("0", _TITLE.sub("《》", normalize(text)))
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+
+
+def load_examples(*folders: Path) -> list[Example]:
+    """Every `<intent>.txt` in the folders, one example per line, in a stable order."""
+    examples = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.txt")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    examples.append(Example(line.strip(), path.stem))
+    return examples
+
+
+def build_pipeline() -> Pipeline:
+    return Pipeline(
+        [
+            (
+                "features",
+                FeatureUnion(
+                    [
+                        # Within-word n-grams (1–3 characters) carry most of the signal.
+                        (
+                            "chars",
+                            TfidfVectorizer(
+                                analyzer="char_wb",
+                                ngram_range=(1, 3),
+                                sublinear_tf=True,
+                                preprocessor=features,
+                            ),
+                        ),
+                        # Longer n-grams catch set phrases: 取消预约, 你买书我买单.
+                        (
+                            "phrases",
+                            TfidfVectorizer(
+                                analyzer="char",
+                                ngram_range=(4, 5),
+                                sublinear_tf=True,
+                                min_df=2,
+                                preprocessor=features,
+                            ),
+                        ),
+                    ]
+                ),
+            ),
+            ("model", LogisticRegression(C=20.0, max_iter=3000, solver="lbfgs")),
+        ]
+    )
+
+
+class IntentClassifier:
+    """Ranks intents for a text; `rank` returns (intent, probability) best first."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.intents: list[str] = list(pipeline.classes_)
+
+    @classmethod
+    def train(cls, examples: Iterable[Example]) -> IntentClassifier:
+        examples = list(examples)
+        if not examples:
+            raise ValueError("no training examples")
+        pipeline = build_pipeline()
+        pipeline.fit([e.text for e in examples], [e.intent for e in examples])
+        return cls(pipeline)
+
+    def rank(self, text: str, top: int = 5) -> list[tuple[str, float]]:
+        probabilities = self.pipeline.predict_proba([text])[0]
+        order = probabilities.argsort()[::-1][:top]
+        return [(self.intents[i], float(probabilities[i])) for i in order]
+
+
+def data_fingerprint(examples: list[Example]) -> str:
+    digest = hashlib.sha256(f"{FORMAT_VERSION}:{sklearn.__version__}".encode())
+    for example in examples:
+        digest.update(f"{example.intent}\t{example.text}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def load_or_train(cache_dir: Path | None = None) -> IntentClassifier:
+    """The classifier for the current training data, from the cache when it is there."""
+    examples = load_examples(TRAIN_DIR, LABELLED_DIR)
+    if cache_dir is None:
+        return IntentClassifier.train(examples)
+    path = cache_dir / f"intent-model-{data_fingerprint(examples)}.pickle"
+    if path.exists():
+        try:
+            with open(path, "rb") as handle:
+                return IntentClassifier(pickle.load(handle))
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as error:
+            log.warning("ignoring unreadable model cache %s: %s", path, error)
+    classifier = IntentClassifier.train(examples)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".tmp")
+        with open(partial, "wb") as handle:
+            pickle.dump(classifier.pipeline, handle)
+        partial.replace(path)  # atomic: a reader never sees half a file
+    except OSError as error:  # a read-only install still works, training each start
+        log.warning("cannot cache the intent model in %s: %s", cache_dir, error)
+    return classifier
