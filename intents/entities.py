@@ -22,7 +22,7 @@ Choices the catalogue leaves open, made here:
   nothing. 「一个人」 gives 1 only after 我/就/只/共 (「我一个人」), so 「一个人好孤独」 stays
   quiet. 「3个座位」 and 「两个名额」 count as a party of 3 and 2. Ranges (五六个人, 十几个人)
   give nothing rather than a guess. Sizes above 500 are not party sizes.
-- resource_type: a bare 座 is a seat unless it is part of 讲座/座谈/星座/座机/在座/一座; 考研座
+- resource_type: a bare 座 is a seat unless part of 讲座/插座/座谈/星座/座机/在座/一座; 考研座
   and 考研自习室 are seats; a 3D影院/电影院/放映厅 is a cinema.
 - isbn: a 13-digit ISBN anywhere (hyphens and spaces allowed) when stdnum says it is valid; an
   ISBN-10 only right after ISBN/书号, converted. A bare 10-digit number, a 12-digit student
@@ -56,13 +56,13 @@ __all__ = ["chinese_number", "extract"]
 # Traditional → simplified, only for characters in the words below (and their neighbours).
 # One character for one character, so folding keeps every offset.
 _TRADITIONAL = (
-    "討讨論论間间廳厅個个們们兩两倆俩書书號号寫写慮虑壓压覺觉鬱郁難难過过獨独單单適适應应"
-    "喪丧講讲會会訓训練练檢检課课賽赛競竞覽览電电場场際际戀恋親亲習习師师學学組组著着離离"
-    "結结係系關关眠眠緊紧張张開开憂忧傷伤沒没議议錄录讀读聽听見见報报題题識识這这麼么說说"
-    "來来話话對对種种歲岁為为與与從从後后幾几樓楼層层約约預预訂订圖图館馆煩烦擔担懼惧嗎吗"
-    "誰谁碼码冊册廣广劇剧視视頻频態态歡欢樂乐愛爱氣气覺觉醫医療疗專专業业總总數数長长坐坐"
-    "顆颗節节夢梦誤误嚴严處处閱阅薦荐購购員员門门問问師师級级孫孙陳陈劉刘趙赵張张楊杨黃黄"
-    "魯鲁迅迅錢钱鐘钟濤涛東东羅罗華华馬马龍龙鳳凤實实驗验還还獻献鎮镇藝艺術术影影映映講讲"
+    "討讨論论間间廳厅個个們们兩两倆俩書书號号寫写慮虑壓压覺觉鬱郁難难過过獨独單单適适應应喪丧"
+    "講讲會会訓训練练檢检課课賽赛競竞覽览電电場场際际戀恋親亲習习師师學学組组著着離离結结係系"
+    "關关緊紧張张開开憂忧傷伤沒没議议錄录讀读聽听見见報报題题識识這这麼么說说來来話话對对種种"
+    "歲岁為为與与從从後后幾几樓楼層层約约預预訂订圖图館馆煩烦擔担懼惧嗎吗誰谁碼码冊册廣广劇剧"
+    "視视頻频態态歡欢樂乐愛爱氣气醫医療疗專专業业總总數数長长顆颗節节夢梦誤误嚴严處处閱阅薦荐"
+    "購购員员門门問问級级孫孙陳陈劉刘趙赵楊杨黃黄魯鲁錢钱鐘钟濤涛東东羅罗華华馬马龍龙鳳凤實实"
+    "驗验還还獻献鎮镇藝艺術术"
 )
 _FOLD = {ord(_TRADITIONAL[i]): _TRADITIONAL[i + 1] for i in range(0, len(_TRADITIONAL), 2)}
 
@@ -85,7 +85,7 @@ _ASCII_NUMBER = re.compile(r"[0-9]+")
 
 
 def chinese_number(token: str) -> int | None:
-    """The integer a number token stands for: 「5」, 「５」, 「五」, 「十二」, 「两」, 「俩」, 「二〇二六」.
+    """The integer a number token stands for: 「5」, 「５」, 「五」, 「十二」, 「俩」, 「二〇二六」.
 
     None for anything else, and for ranges written as adjacent digits (「五六」 = five or six)
     or vague counts (「十几」, 「几」). Only the token is converted, never a sentence.
@@ -149,24 +149,31 @@ _TITLE_AFTER = re.compile(
     r"(?:书名(?:是|为|叫|叫做)?|查书)\s*[:：]?\s*"
     r"(?P<t>[^\s《" + _STOP + r"][^\s" + _STOP + r"]*(?:\s+[a-z0-9][^\s" + _STOP + r"]*)*)"
 )
-# 「有没有X这本书」, 「查一下X这本书」, or X first in the message: the words before 这本书 are a title
-# only when something asks for it, since 「这本书」 alone points back (「馆里没这本书」).
+# 「有没有X这本书」, 「查一下X这本书」, or X first in the message: the words before 这本书
+# are a title only when something asks for it; 「这本书」 alone points back (「馆里没这本书」).
 _THIS_BOOK = re.compile(
-    r"(?:^|(?<=[\s" + _STOP + r"])|有没有|有木有|有没|查一下|查查|查下|查询|找一下|找找|想借|借一下|"
+    r"(?:^|(?<=[\s"
+    + _STOP
+    + r"])|有没有|有木有|有没|查一下|查查|查下|查询|找一下|找找|想借|借一下|"
     r"想看|搜一下|搜索)(?P<t>[^\s《》" + _STOP + r"]{1,40}?)这本书"
 )
 _CALLED = re.compile(
     r"(?:书|一本)\s*(?:名字|的名字)?\s*叫(?:做|作)?\s*(?P<t>[^\s《》" + _STOP + r"]{1,30})"
 )
-# What an unbracketed title does not start or end with: 「(图书馆能不能)买这本书」, 「查不到这本书」.
-_NOT_TITLE_EDGE = re.compile(r"^(?:不|没|买|进|购|荐|要|能|可以|建议|推荐|搜|借|我|你|他|她)|[买进购借查找搜到看要]$")
+# What an unbracketed title does not start or end with: 「(图书馆能不能)买这本书」,
+# 「查不到这本书」.
+_NOT_TITLE_EDGE = re.compile(
+    r"^(?:不|没|买|进|购|荐|要|能|可以|建议|推荐|搜|借|我|你|他|她)|[买进购借查找搜到看要]$"
+)
 # Words that lead into a title without being part of it (查一下X这本书, 图书馆有X这本书吗).
 _LEAD = re.compile(
     r"^(?:请问|你好|您好|麻烦|帮我|帮忙|请|我想|我要|想要|想|要|能不能|可不可以|可以|"
     r"图书馆|馆里|你们|这里|有没有|有木有|有没|还有|有|查一下|查查|查询|查下|查|找一下|找找|"
     r"找本|找|搜一下|搜索|搜|借一下|借阅|借|看看|看|一下|一本|一本叫|本|叫做|叫|推荐|的)+"
 )
-_GENERIC_BOOK = re.compile(r"^(?:书|作品|小说|著作|新书|诗集|散文|文集|全集|其他|那本|这本|一本|哪本)")
+_GENERIC_BOOK = re.compile(
+    r"^(?:书|作品|小说|著作|新书|诗集|散文|文集|全集|其他|那本|这本|一本|哪本)"
+)
 _NOT_TITLE = re.compile(r"^(?:什么|啥|哪本|哪一本|这|那|这个|那个|一|书|本)$")
 
 
@@ -232,15 +239,23 @@ _AUTHOR_IS = re.compile(
 )
 _WROTE = re.compile(r"(?P<a>[^\s《》" + _STOP + r"]{1,20})(?:写的|著的|所著)")
 _OF_BOOKS = re.compile(
-    r"(?P<a>[^\s《》" + _STOP + r"]{1,20})的(?:书|作品|小说|著作|新书|诗集|散文|文集|全集|书籍|其他书)"
+    r"(?P<a>[^\s《》"
+    + _STOP
+    + r"]{1,20})的(?:书|作品|小说|著作|新书|诗集|散文|文集|全集|书籍|其他书)"
 )
 # 「余华的活着还能借吗」: an author, then an unbracketed title that is asked about.
 _OF_THEN_ASKED = re.compile(
-    r"(?P<a>[^\s《》" + _STOP + r"]{1,20})的(?P<t>[^\s《》的还有在能可借被是吗呢" + _STOP + r"]{2,15}?)"
+    r"(?P<a>[^\s《》"
+    + _STOP
+    + r"]{1,20})的(?P<t>[^\s《》的还有在能可借被是吗呢"
+    + _STOP
+    + r"]{2,15}?)"
     r"(?=还能借|能借|可以借|能不能借|还有|有吗|有没有|在几楼|在哪|在馆|在架|借出|被借|还在吗)"
 )
 _NAME_AFTER_TITLE = re.compile(
-    r"》\s*(?P<a>[\u4e00-\u9fff·]{2,8}?)(?=\s|$|[" + _STOP + r"]|有吗|有没有|还有|在哪|在几|能借|可以借)"
+    r"》\s*(?P<a>[\u4e00-\u9fff·]{2,8}?)(?=\s|$|["
+    + _STOP
+    + r"]|有吗|有没有|还有|在哪|在几|能借|可以借)"
 )
 _NAME_BEFORE_TITLE = re.compile(r"(?:^|(?<=[\s" + _STOP + r"]))(?P<a>[\u4e00-\u9fff·]{2,8})\s*《")
 _BY_AFTER_TITLE = re.compile(r"》\s*by\s+(?P<a>[a-z][a-z.\-']*(?:\s+[a-z][a-z.\-']*){0,2})\s*$")
@@ -260,7 +275,9 @@ _SURNAMES = set(
     "鄢劳谌奚粟冼蔺闻厉仝郜阚权帅屠朴廉禹祖漆巴卿狄晋扈晁芮阙浦戈伏鹿薄邸雍辜羊裘亓邰赫杭况"
     "诸慕亢嵇湛戎茅揭尉冶檀昝衡尧萧濮"
 )
-_COMPOUND_SURNAMES = re.compile(r"^(?:欧阳|司马|上官|诸葛|东方|皇甫|尉迟|公孙|慕容|令狐|司徒|夏侯|端木)")
+_COMPOUND_SURNAMES = re.compile(
+    r"^(?:欧阳|司马|上官|诸葛|东方|皇甫|尉迟|公孙|慕容|令狐|司徒|夏侯|端木)"
+)
 _JAPANESE_SURNAMES = re.compile(
     r"^(?:村上|东野|太宰|川端|渡边|宫部|芥川|夏目|三岛|江户川|伊坂|凑|松本|岸见|宫崎|吉本|"
     r"是枝|山田|大江|横沟|京极|石黑|乙一|青山|黑柳|紫式部|清少纳言|小川|角田|有川|住野)"
@@ -305,8 +322,8 @@ def _authors(text: str, folded: str, has_title: bool) -> Iterator[dict[str, Any]
             return None
         return _entity("author", value, start, end)
 
-    # Explicit cues (作者是, 写的, X的《Y》) need only a plausible name; a bare 「的」 or a name
-    # right next to a title (《围城》 钱钟书, but not 《深度学习》花书) needs one that looks like one.
+    # Explicit cues (作者是, 写的, X的《Y》) need only a plausible name; a bare 「的」 or a
+    # name right next to a title (《围城》 钱钟书, not 《深度学习》花书) must look like one.
     patterns = [
         (_OF_TITLE, False),
         (_AUTHOR_IS, False),
@@ -385,12 +402,7 @@ _PARTY = (
         0,
         re.compile(
             r"(?:我们|咱们|俺们|一共|总共|共|人数)(?:宿舍|组|小组|班|社团|这边|一共|总共)?"
-            r"(?:是|有|为)?\s*[:：]?\s*"
-            + _NUM
-            + _NOT_UNIT
-            + r"(?:"
-            + _PEOPLE
-            + r"|个)?"
+            r"(?:是|有|为)?\s*[:：]?\s*" + _NUM + _NOT_UNIT + r"(?:" + _PEOPLE + r"|个)?"
         ),
     ),
     # 5个人, 三人, 4位, 3名同学, 两个座位
@@ -417,23 +429,30 @@ def _party_sizes(folded: str) -> Iterator[dict[str, Any]]:
 # --- resource types, topics, categories: lexicons ---------------------------------------
 
 
-def _lexicon(pairs: dict[str, str]) -> re.Pattern[str]:
-    """One alternation per value, longest words first, named by value."""
-    groups = []
-    for value, words in pairs.items():
-        groups.append(f"(?P<{value}>{words})")
-    return re.compile("|".join(groups))
+def _lexicon(words: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    """One named group per value. Alternatives are tried in the order given, so longer words
+    come first (考研座位 before 座); at one position the earlier value wins (关系紧张 is
+    relationships before it could be anxiety)."""
+    return re.compile("|".join(f"(?P<{value}>{'|'.join(alts)})" for value, alts in words.items()))
 
 
 _RESOURCES = _lexicon(
     {
-        "discussion_room": r"小组学习室|小组讨论室|小组研讨室|团体学习室|研讨空间|讨论空间|讨论室|讨论间|"
-        r"研讨室|研讨间|discussion room",
-        "cinema": r"3d影院|3d影厅|3d电影院|电影院|影院|放映厅|电影厅|观影厅|观影室|影厅",
-        "research_room": r"教师研究室|教师研修室|单人研究室|独立研究室|研究小间|研究间|研究厢|研究室|"
-        r"研修室|研修间|研读间",
-        "seat": r"考研自习室|考研座位?|考研位|自习座位?|自习位|坐位|座位|占座|位子|(?<![讲一星在宝插底基])座(?![谈机右])|"
-        r"\bseats?\b",
+        "discussion_room": (
+            "小组学习室|小组讨论室|小组研讨室|团体学习室",
+            "研讨空间|讨论空间|讨论室|讨论间|研讨室|研讨间",
+            "discussion room",
+        ),
+        "cinema": ("3d影院|3d影厅|3d电影院|电影院|影院", "放映厅|电影厅|观影厅|观影室|影厅"),
+        "research_room": (
+            "教师研究室|教师研修室|单人研究室|独立研究室",
+            "研究小间|研究间|研究厢|研究室|研修室|研修间|研读间",
+        ),
+        "seat": (
+            "考研自习室|考研座位?|考研位|自习座位?|自习位|坐位|座位|占座|位子",
+            r"(?<![讲一星在宝插底基])座(?![谈机右])",  # not 讲座, 星座, 插座, 座谈, 座机
+            r"\bseats?\b",
+        ),
     }
 )
 
@@ -442,35 +461,62 @@ _RELATIVE = (
     r"(?:爷爷|奶奶|外公|外婆|姥姥|姥爷|爸爸|妈妈|父亲|母亲|老爸|老妈|我爸|我妈|哥哥|姐姐|弟弟|"
     r"妹妹|亲人|家人|舅舅|姑姑|阿姨|叔叔|伯伯|朋友|挚友|猫咪|狗狗|宠物|猫|狗)"
 )
+_CLAUSE = r"[^\s，。！？,!?]"
 _TOPICS = _lexicon(
     {
-        "grief": r"去世|离世|过世|病逝|丧亲|葬礼|节哀|失去(?:了)?(?:至亲|亲人|家人|爷爷|奶奶|外公|外婆|"
-        r"爸爸|妈妈|父亲|母亲)|" + _RELATIVE + r"[^\s，。！？,!?]{0,5}?(?:走了(?![一出进过回开路])|"
-        r"没了|不在了)|grief|passed away",
-        "heartbreak": r"失恋|分手|被甩|前任|表白(?:失败|被拒)|被(?:喜欢的人|他|她)?拒绝|暗恋|"
-        r"break ?up|broke up|heartbr[a-z]*",
-        "relationships": r"人际关系|人际|吵架|吵了(?:一)?架|社恐|社交恐惧|闹掰|冷战|排挤|被孤立|孤立我|"
-        r"合不来|处不来|相处不好|处不好|不会(?:和人|跟人|与人)?相处|交朋友|闹矛盾|有矛盾|"
-        r"关系(?:很|好|特别|有点)?(?:僵|不好|紧张|差|一般)|"
-        r"室友[^\s，。！？,!?]{0,6}?(?:矛盾|不和|相处|冲突|吵|闹|关系|针对|讨厌|嫌弃|排挤|孤立|处不|合不)|"
-        r"(?:讨厌|受不了|烦)(?:我的)?(?:室友|舍友)",
-        "insomnia": r"失眠|睡不着|睡不好|入睡困难|睡眠(?:不好|差|质量)|多梦|早醒|"
-        r"can'?t sleep|insomnia",
-        "stress": r"考研压力|压力|论文写不完|作业写不完|写不完|deadline|ddl|内卷|焦头烂额|忙不过来|"
-        r"崩溃|心态崩|扛不住|喘不过气|内耗|stress(?:ed)?|pressure",
-        "anxiety": r"焦虑|(?<!座位|位置|位子|资源|名额|时间|关系|房间|床位)(?<!票)紧张|心慌|慌张|恐慌|"
-        r"(?<![得心])慌|担心|不安|忐忑|anxious|anxiety|nervous",
-        "low_mood": r"抑郁|低落|(?<![a-z])emo(?![a-z])|不(?:太|怎么|是很)?开心|难过|伤心|沮丧|郁闷|"
-        r"心情(?:很|特别|有点|好)?(?:不好|差)|(?<![沮])丧(?![亲事礼偶父母葬命失])|消沉|"
-        r"情绪(?:很|特别|有点|好)?(?:差|低|不好)|状态(?:很|好|特别)?差|高兴不起来|"
-        r"提不起(?:劲|精神|兴趣)|打不起精神|没动力|想哭|失落|麻木|空虚|depress(?:ed|ion)|"
-        r"feel(?:ing)? down|"
-        r"\bsad\b",
-        "loneliness": r"孤独|孤单|寂寞|没(?:有|什么)?朋友|没人陪|没人理解|lonely|loneliness",
-        "self_esteem": r"自卑|不自信|没(?:有)?自信|自信(?:一点|一些|心)|自我否定|否定自己|一无是处|"
-        r"什么都做不好|比不上别人|(?:自己|我)(?:好|真|太|真的|很)(?:没用|失败|差劲)|self[- ]esteem",
-        "adaptation": r"不适应|适应不了|不太适应|不习惯|想家|思乡|融入不了|融不进|跟不上|水土不服|"
-        r"homesick",
+        "grief": (
+            "去世|离世|过世|病逝|丧亲|葬礼|节哀",
+            "失去(?:了)?(?:至亲|亲人|家人|爷爷|奶奶|外公|外婆|爸爸|妈妈|父亲|母亲)",
+            # 走了/没了 of a relative or a pet, not of anyone (他先走了)
+            _RELATIVE + _CLAUSE + r"{0,5}?(?:走了(?![一出进过回开路])|没了|不在了)",
+            "grief|passed away",
+        ),
+        "heartbreak": (
+            "失恋|分手|被甩|前任|表白(?:失败|被拒)|被(?:喜欢的人|他|她)?拒绝|暗恋",
+            "break ?up|broke up|heartbr[a-z]*",
+        ),
+        "relationships": (
+            "人际关系|人际|吵架|吵了(?:一)?架|社恐|社交恐惧|闹掰|冷战|排挤|被孤立|孤立我",
+            "合不来|处不来|相处不好|处不好|不会(?:和人|跟人|与人)?相处|交朋友|闹矛盾|有矛盾",
+            "关系(?:很|好|特别|有点)?(?:僵|不好|紧张|差|一般)",
+            # a roommate only with a conflict (我和室友一起约讨论室 is no topic)
+            "室友"
+            + _CLAUSE
+            + "{0,6}?(?:矛盾|不和|相处|冲突|吵|闹|关系|针对|讨厌|嫌弃|排挤|孤立|处不|合不)",
+            "(?:讨厌|受不了|烦)(?:我的)?(?:室友|舍友)",
+        ),
+        "insomnia": (
+            "失眠|睡不着|睡不好|入睡困难|睡眠(?:不好|差|质量)|多梦|早醒",
+            "can'?t sleep|insomnia",
+        ),
+        "stress": (
+            "考研压力|压力|论文写不完|作业写不完|写不完|deadline|ddl|内卷|焦头烂额|忙不过来",
+            "崩溃|心态崩|扛不住|喘不过气|内耗|stress(?:ed)?|pressure",
+        ),
+        "anxiety": (
+            "焦虑|心慌|慌张|恐慌|不安|忐忑|anxious|anxiety|nervous",
+            "(?<!不用|不要)(?<!别)担心",  # 不用担心我 reassures
+            # 座位紧张 is scarcity; 关系紧张 is relationships (matched above)
+            "(?<!座位|位置|位子|资源|名额|时间|关系|房间|床位)(?<!票)紧张",
+            "(?<![得心])慌",  # 饿得慌 is an intensifier
+        ),
+        "low_mood": (
+            "抑郁|低落|(?<![a-z])emo(?![a-z])|不(?:太|怎么|是很)?开心|难过|伤心|沮丧|郁闷",
+            "心情(?:很|特别|有点|好)?(?:不好|差)|情绪(?:很|特别|有点|好)?(?:差|低|不好)",
+            "(?<![沮])丧(?![亲事礼偶父母葬命失])|消沉|状态(?:很|好|特别)?差|高兴不起来",
+            "提不起(?:劲|精神|兴趣)|打不起精神|没动力|想哭|失落|麻木|空虚",
+            r"depress(?:ed|ion)|feel(?:ing)? down|\bsad\b",
+        ),
+        "loneliness": ("孤独|孤单|寂寞|没(?:有|什么)?朋友|没人陪|没人理解|lonely|loneliness",),
+        "self_esteem": (
+            "自卑|不自信|没(?:有)?自信|自信(?:一点|一些|心)|自我否定|否定自己|一无是处",
+            "什么都做不好|比不上别人|(?:自己|我)(?:好|真|太|真的|很)(?:没用|失败|差劲)",
+            "self[- ]esteem",
+        ),
+        "adaptation": (
+            "不适应|适应不了|不太适应|不习惯|想家|思乡|融入不了|融不进|跟不上|水土不服",
+            "homesick",
+        ),
     }
 )
 _FRESHMAN = re.compile(r"新生")
@@ -481,20 +527,27 @@ _FEELING = re.compile(
 
 _CATEGORIES = _lexicon(
     {
-        "reading_club": r"古法读书会|读书分享会|读书沙龙|读书会|书友会|共读|reading club|book club",
-        "lecture": r"学术报告|专题报告|报告会|讲座|讲坛|lectures?",
-        "training": r"数据库(?:检索)?培训|文献检索课|检索课|培训|入馆教育|工作坊|workshops?|training",
-        "competition": r"知识竞赛|挑战赛|比赛|竞赛|大赛|征文|competitions?|contests?",
-        "film": r"观影|电影|放映|展映|影展|影片|纪录片|放什么片|movies?|films?|screenings?",
-        "exhibition": r"展览|书展|画展|展厅|(?<![发进开扩拓延施伸舒招花])展(?![开望现露翅业宽延映示])|"
-        r"exhibitions?",
+        "reading_club": (
+            "古法读书会|读书分享会|读书沙龙|读书会|书友会|共读",
+            "reading club|book club",
+        ),
+        "lecture": ("学术报告|专题报告|报告会|讲座|讲坛", "lectures?"),
+        "training": (
+            "数据库(?:检索)?培训|文献检索课|检索课|培训|入馆教育|工作坊",
+            "workshops?|training",
+        ),
+        "competition": ("知识竞赛|挑战赛|比赛|竞赛|大赛|征文", "competitions?|contests?"),
+        "film": ("观影|电影|放映|展映|影展|影片|纪录片|放什么片", "movies?|films?|screenings?"),
+        "exhibition": (
+            "展览|书展|画展|展厅",
+            "(?<![发进开扩拓延施伸舒招花])展(?![开望现露翅业宽延映示])",  # not 发展, 开展, 展开
+            "exhibitions?",
+        ),
     }
 )
 
 
-def _lexicon_hits(
-    pattern: re.Pattern[str], name: str, folded: str
-) -> Iterator[dict[str, Any]]:
+def _lexicon_hits(pattern: re.Pattern[str], name: str, folded: str) -> Iterator[dict[str, Any]]:
     for match in pattern.finditer(folded):
         value = match.lastgroup
         if value is not None:
@@ -516,7 +569,9 @@ def extract(text: str) -> list[dict[str, Any]]:
     folded = _fold(text)
     titled = _titles(text, folded)
     claims = [claim for _, claim in titled]
-    titled += [t for t in _asked_titles(text, folded) if not any(_overlaps(t[1], c) for c in claims)]
+    titled += [
+        t for t in _asked_titles(text, folded) if not any(_overlaps(t[1], c) for c in claims)
+    ]
     claims = [claim for _, claim in titled]
 
     found: list[dict[str, Any]] = [entity for entity, _ in titled]
