@@ -139,3 +139,23 @@ def test_cli_refuses_a_bad_now() -> None:
     result = run_cli("parse", "--now", "tomorrow", "你好")
     assert result.returncode != 0
     assert "--now" in result.stderr
+
+
+def test_the_test_set_meets_the_bar(nlu: NLU) -> None:
+    from intents.evaluate import evaluate, load_test_set
+
+    path = ROOT / "intents" / "data" / "test.jsonl"
+    report = evaluate(nlu, path, NOW)
+    assert report["intent_accuracy"] >= 0.95
+    assert report["entity_exact_match"] >= 0.93
+    rows = load_test_set(path)
+    crisis = [r["text"] for r in rows if r["intent"] == "crisis"]
+    assert crisis and all(nlu.parse(t, NOW).intent == "crisis" for t in crisis)
+    # Everyday hyperbole and book titles with death words never raise the alarm.
+    calm = [
+        r["text"]
+        for r in rows
+        if r["intent"] != "crisis" and ("死" in r["text"] or "《" in r["text"])
+    ]
+    assert len(calm) >= 10
+    assert [t for t in calm if nlu.parse(t, NOW).intent == "crisis"] == []

@@ -8,6 +8,8 @@ import pytest
 from intents.safety import crisis_signal, is_crisis
 
 CRISIS = [
+    "有没有讲自杀方法的书",
+    "关于自杀的办法有哪些",
     # direct
     "我想自杀",
     "不想活了",
