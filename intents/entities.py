@@ -51,20 +51,13 @@ from typing import Any
 import cn2an
 from stdnum import isbn as stdnum_isbn
 
+from intents.normalize import SIMPLIFIED
+
 __all__ = ["chinese_number", "extract"]
 
-# Traditional → simplified, only for characters in the words below (and their neighbours).
-# One character for one character, so folding keeps every offset.
-_TRADITIONAL = (
-    "討讨論论間间廳厅個个們们兩两倆俩書书號号寫写慮虑壓压覺觉鬱郁難难過过獨独單单適适應应喪丧"
-    "講讲會会訓训練练檢检課课賽赛競竞覽览電电場场際际戀恋親亲習习師师學学組组著着離离結结係系"
-    "關关緊紧張张開开憂忧傷伤沒没議议錄录讀读聽听見见報报題题識识這这麼么說说來来話话對对種种"
-    "歲岁為为與与從从後后幾几樓楼層层約约預预訂订圖图館馆煩烦擔担懼惧嗎吗誰谁碼码冊册廣广劇剧"
-    "視视頻频態态歡欢樂乐愛爱氣气醫医療疗專专業业總总數数長长顆颗節节夢梦誤误嚴严處处閱阅薦荐"
-    "購购員员門门問问級级孫孙陳陈劉刘趙赵楊杨黃黄魯鲁錢钱鐘钟濤涛東东羅罗華华馬马龍龙鳳凤實实"
-    "驗验還还獻献鎮镇藝艺術术"
-)
-_FOLD = {ord(_TRADITIONAL[i]): _TRADITIONAL[i + 1] for i in range(0, len(_TRADITIONAL), 2)}
+# Traditional → simplified (the shared table in intents.normalize): one character for one,
+# so folding keeps every offset.
+_FOLD = SIMPLIFIED
 
 
 def _fold(text: str) -> str:

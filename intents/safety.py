@@ -32,20 +32,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from intents.normalize import SIMPLIFIED
+
 __all__ = ["crisis_signal", "is_crisis"]
 
-# Traditional → simplified for the characters the patterns below use. A table, not a converter
-# library: str.translate is microseconds, and the vocabulary is small.
-_TRADITIONAL = (
-    "殺杀麼么覺觉點点這这個个結结東东沒没義义遺遗書书見见脫脱藥药幾几樓楼過过傷伤劃划別别會会"
-    "為为樣样還还輕轻買买斷断說说給给寫写絕绝開开邊边從从燒烧氣气車车軌轨撐撑離离們们誰谁時时"
-    "愛爱對对讓让嗎吗頭头後后機机尋寻盡尽種种無无夠够厭厌殘残懸悬樑梁橋桥淚泪醫医熱热餓饿睏困"
-    "嚇吓煩烦捲卷記记網网約约該该滅灭鬆松難难壓压憂忧鬱郁負负擔担線线幹干腦脑著着臥卧農农預预"
-    "論论關关於于膩腻頂顶臺台裡里兒儿貓猫媽妈來来決决遠远辦办話话價价賣卖減减學学妳你勁劲場场"
-    "顆颗劑剂繩绳墜坠處处環环緊紧張张亂乱靜静鬧闹乾干騙骗廢废嗚呜疊叠倆俩實实應应終终獄狱獨独"
-    "麥麦錯错囉啰嚕噜謝谢誤误陽阳淺浅嘆叹"
-)
-_TABLE = {ord(_TRADITIONAL[i]): _TRADITIONAL[i + 1] for i in range(0, len(_TRADITIONAL), 2)}
+# Traditional → simplified (the shared table in intents.normalize), for the patterns below.
+_TABLE = SIMPLIFIED
 
 _TITLES = re.compile(r"《[^《》]*》|〈[^〈〉]*〉|<<[^<>]*>>|«[^«»]*»")
 # Spaces and punctuation separate words; emoji, symbols and invisible characters do not.
