@@ -119,10 +119,7 @@ class WeChatPeer:
                 "openid": "peer",
             }
             return Callback(self.path, query, plain_xml)
-        encrypted = protocol.encrypt_reply(self.account, plain_xml, ts)
-        # encrypt_reply's envelope carries the Encrypt value; re-sign it with our nonce.
-        fields = protocol.parse_xml(encrypted)
-        cipher = fields["Encrypt"]
+        cipher = protocol.seal(self.account, plain_xml)
         msg_signature = protocol.signature(token, ts, nonce, cipher)
         if self.account.channel == WORK:
             body = (
@@ -155,8 +152,7 @@ class WeChatPeer:
         ts = str(int(time.time()))
         nonce = str(secrets.randbelow(10**9))
         if self.account.channel == WORK:
-            cipher = protocol.encrypt_reply(self.account, echostr, ts)
-            sealed = protocol.parse_xml(cipher)["Encrypt"]
+            sealed = protocol.seal(self.account, echostr)
             query = {
                 "msg_signature": protocol.signature(self.account.token, ts, nonce, sealed),
                 "timestamp": ts,

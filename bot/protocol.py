@@ -161,9 +161,8 @@ def incoming_from_fields(channel: str, fields: Mapping[str, str]) -> Incoming:
 
 def decrypt(account: Account, encrypted: str) -> str:
     """The plaintext sealed in `encrypted`; 403 if it was sealed for another receive id."""
-    crypto_class = WorkPrpCrypto if account.channel == WORK else MpPrpCrypto
     try:
-        return crypto_class(account.key).decrypt(encrypted, account.receive_id)
+        return _cipher(account).decrypt(encrypted, account.receive_id)
     except (InvalidAppIdException, InvalidCorpIdException):
         raise ProtocolError(403, "message was not encrypted for this account") from None
     except (ValueError, TypeError, IndexError, struct.error):
@@ -172,10 +171,19 @@ def decrypt(account: Account, encrypted: str) -> str:
         raise ProtocolError(400, "cannot decrypt the message") from None
 
 
+def _cipher(account: Account) -> MpPrpCrypto | WorkPrpCrypto:
+    crypto_class = WorkPrpCrypto if account.channel == WORK else MpPrpCrypto
+    return crypto_class(account.key)
+
+
+def seal(account: Account, plaintext: str) -> str:
+    """`plaintext` AES-encrypted for the account's receive id, base64: an <Encrypt> value."""
+    return _cipher(account).encrypt(plaintext, account.receive_id).decode()
+
+
 def encrypt_reply(account: Account, xml: str, timestamp: str | None = None) -> str:
     """Wrap a rendered reply in WeChat's encrypted envelope, signed with a fresh nonce."""
-    crypto_class = WorkPrpCrypto if account.channel == WORK else MpPrpCrypto
-    encrypted = crypto_class(account.key).encrypt(xml, account.receive_id).decode()
+    encrypted = seal(account, xml)
     timestamp = timestamp or str(int(time.time()))
     nonce = str(secrets.randbelow(10**10))
     sig = signature(account.token, timestamp, nonce, encrypted)
@@ -235,5 +243,6 @@ __all__ = [
     "incoming_from_fields",
     "parse_xml",
     "render_reply",
+    "seal",
     "signature",
 ]
