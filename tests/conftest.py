@@ -139,6 +139,22 @@ def post(client: Any, callback: Any) -> Any:
     return client.post(callback.url_path, data=callback.body.encode(), content_type="text/xml")
 
 
+def python(
+    *args: str, env: dict[str, str] | None = None, stdin: str = "", timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run this interpreter in the checkout, as a command line would."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 # -- real servers ----------------------------------------------------------------------------
 
 

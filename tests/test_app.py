@@ -13,29 +13,17 @@ from typing import Any
 import pytest
 
 from bot.db import Databases
+from tests.conftest import python
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def python(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run this interpreter in the checkout, as a command line would."""
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return python("-c", code, env=env)
+    return python("-c", code, env=env, timeout=60)
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return python("-m", "bot", *args, env=env)
+    return python("-m", "bot", *args, env=env, timeout=60)
 
 
 def test_importing_reads_no_settings_and_opens_nothing(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from bot.clock import TZ
 from intents.classifier import TRAIN_DIR, IntentClassifier, load_examples, load_or_train
 from intents.nlu import NLU
+from tests.conftest import python
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=TZ)
@@ -102,15 +102,7 @@ def test_parse_has_rasa_shape_and_entities(nlu: NLU) -> None:
 
 
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "intents", *args],
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return python("-m", "intents", *args, stdin=stdin)
 
 
 def test_cli_parse_and_jsonl() -> None:
