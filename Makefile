@@ -4,9 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format bench chromium clean
+.PHONY: setup run test lint format bench chromium model clean
 
-setup: $(STAMP)
+setup: $(STAMP) model
+
+# The intent model is trained once (about 8 s) and cached under LIBBOT_MODEL_DIR; the
+# command reuses the cache while the training data is unchanged.
+model: $(STAMP)
+	@$(PY) -m intents train
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || \
@@ -37,6 +42,7 @@ format: setup
 
 bench: setup
 	$(PY) bench/webhook.py
+	$(PY) bench/nlu.py
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3*

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify
@@ -17,13 +18,12 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from bot import action_server, webhook
 from bot.db import migrate
 from bot.pipeline import Pipeline
-from bot.router import Router
+from bot.router import Parser, Router
 from bot.runtime import Runtime
 from bot.schema import all_migrations
 from bot.services import build_services
 from bot.settings import Settings
 from handlers.base import Capability
-from intents import keywords
 
 MAX_BODY = 1024 * 1024  # WeChat's callbacks are a few KiB; anything over 1 MiB is refused
 
@@ -39,12 +39,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     overrides = {k: config.pop(k) for k in list(config) if k in SETTING_NAMES}
     clock = config.pop("clock", None)
     capabilities: tuple[Capability, ...] = tuple(config.pop("capabilities", None) or _default())
-    parser = config.pop("parser", keywords.parse)
+    parser = config.pop("parser", None)
 
     settings = Settings.from_env(**overrides)
     migrate(settings.database, all_migrations(capabilities))
     services = build_services(settings, clock) if clock else build_services(settings)
-    router = Router(services, capabilities, parser)
+    router = Router(services, capabilities, parser or build_parser(settings))
     runtime = Runtime(settings, services, capabilities, router, Pipeline(services, router))
 
     app = Flask(__name__)
@@ -91,6 +91,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return Response("internal error\n", 500, mimetype="text/plain")
 
     return app
+
+
+def build_parser(settings: Settings) -> Parser:
+    """The intent layer: built in, or a Rasa server's with the built-in one behind it.
+    The trained model is loaded once per process (intents.classifier), however many apps."""
+    from intents.nlu import NLU
+
+    nlu = NLU.load(Path(settings.model_dir), threshold=settings.nlu_threshold)
+    if not settings.nlu_url:
+        return nlu.parse
+    from intents.remote import RasaParser
+
+    return RasaParser(settings.nlu_url, fallback=nlu.parse, timeout=settings.nlu_timeout)
 
 
 def _default() -> tuple[Capability, ...]:

@@ -14,3 +14,21 @@ NOT_UNDERSTOOD = (
     "抱歉，我还没听懂这句话😅 你可以换个说法，或者发送「帮助」看看我能做什么，"
     "也可以发送「转人工」联系馆员。"
 )
+ASK_WHICH = (
+    "我不太确定你的意思，你是想：\n1. {first}\n2. {second}\n回复 1 或 2，或者换个说法告诉我～"
+)
+ASK_IF = "你是想{label}吗？回复「是」，或者换个说法告诉我～"
+COMING_SOON = (
+    "明白，你想{label}。这个功能还在准备中，很快就会上线～ "
+    "现在可以发送「转人工」请馆员帮忙，或发送「帮助」看看我能做什么。"
+)
+AFFIRM_ALONE = "好的👌 还有什么可以帮你的吗？"
+DENY_ALONE = "好的，没问题。需要时随时叫我～"
+LEFT_FORM = "（刚才的「{label}」没有完成，已退出。）"
+# Used only if the crisis action is missing from a trimmed capability list: a reader in
+# crisis is never answered with "I did not understand".
+CRISIS_FALLBACK = (
+    "谢谢你愿意告诉我，你不是一个人。现在就可以拨打全国心理援助热线 12356 或希望24热线 "
+    "400-161-9995（24小时，免费保密）。如果你现在有危险，请立即拨打 120 或 110。"
+)
+GENTLE_CARE = "如果你最近心里很难受，随时可以跟我说，也可以拨打 12356 心理援助热线（24小时）。\n"

@@ -2,9 +2,13 @@
 
 1. Events: subscribe → welcome; unsubscribe → nothing; menu clicks → the key's intent;
    QR scans → the capability that claims the scene prefix.
-2. Global commands, before anything else: 帮助/菜单, 取消/退出 (ends an active form), 转人工.
-3. The active form, if a dialog is waiting for an answer.
-4. The intent of the text.
+2. Text is parsed first, and a crisis signal wins over everything, an open form included.
+3. Global commands: 帮助/菜单, 取消/退出 (ends an active form), 转人工.
+4. An answer to "which of these did you mean?", if the bot just asked.
+5. The active form, unless the reader clearly changed the subject.
+6. The intent of the text — a follow-up such as 「那后天呢？」 keeps the last intent with the new
+   entities; too unsure a guess asks which of the two best was meant; what is not understood
+   is stored for staff (intents.unrecognised).
 
 Actions are rasa-sdk Actions run in-process with a Tracker built from the stored dialog
 state; the events they return (SlotSet, ActiveLoop, ...) update that state. This is the one
@@ -20,6 +24,7 @@ import inspect
 import logging
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +36,9 @@ from bot.errors import BUSY, UserFacingError
 from bot.services import Services
 from bot.values import Article, EmptyReply, Incoming, NewsReply, Reply, TextReply
 from handlers.base import Capability, LibraryAction
-from intents import dialog_state
+from handlers.forms import FormAction
+from intents import dialog_state, unrecognised
+from intents.catalogue import INTENTS, NOT_OFFERED, label
 from intents.dialog_state import DialogState
 from intents.result import ParseResult
 
@@ -47,6 +54,18 @@ TRAILING_PUNCTUATION = re.compile(r"[\s。.!！~～]+$")
 ACTION_WELCOME = "action_welcome"
 ACTION_HELP = "action_help"
 ACTION_HUMAN = "action_human"
+ACTION_CRISIS = "action_crisis"
+# Dialog-state keys the router keeps beside a form's slots.
+PENDING_CHOICE = "pending_choice"  # the guesses offered when the bot was unsure
+CONTEXT = "context_entities"  # the last request's entities, for 「那后天呢？」
+FOLLOW_UP = re.compile(r"^(那|那么|那要是|要是|如果是|换成|改成|还有)|呢[?？\s]*$")
+FIRST = re.compile(r"^(1|一|第一个?|前者|前面那个|第1个?)$")
+SECOND = re.compile(r"^(2|二|第二个?|后者|后面那个|第2个?)$")
+YES = re.compile(r"^(是|是的|对|对的|嗯+|好|好的|没错|yes|y|ok)$", re.IGNORECASE)
+# Intents whose answer a follow-up can refine; the others have no entities worth carrying.
+NOT_CARRIED = frozenset({"greet", "help", "feedback", "human", "crisis", "affirm", "deny"})
+# A form yields to another intent only when the classifier is this sure of it.
+CHANGE_OF_SUBJECT = 0.8
 SILENT_EVENTS = {"unsubscribe", "view", "location", "templatesendjobfinish", "masssendjobfinish"}
 
 
@@ -123,23 +142,143 @@ class Router:
             if incoming.kind == "voice":
                 return TextReply(messages.VOICE_UNRECOGNISED)
             return TextReply(messages.EMPTY_TEXT)
-        command = TRAILING_PUNCTUATION.sub("", text)
         now = self.services.now()
+        parse = self.parser(text, now)
+        if parse.intent == "crisis" and not parse.ambiguous:
+            return self._crisis(incoming, parse)
+        command = TRAILING_PUNCTUATION.sub("", text)
         if HELP_COMMAND.match(command):
             return self._run(ACTION_HELP, incoming, self._parse_of(incoming, "help"))
         if CANCEL_COMMAND.match(command):
             return self._cancel(incoming, now)
         if HUMAN_COMMAND.match(command):
             return self._run(ACTION_HUMAN, incoming, self._parse_of(incoming, "human"))
-        parse = self.parser(text, now)
         state = self._load_state(incoming, now)
-        if state.active_form and state.active_form in self.forms:
-            return self._run(self.forms[state.active_form], incoming, parse, state)
+        choice = state.slots.pop(PENDING_CHOICE, None)
+        if choice:
+            parse = self._chosen(choice, command, parse)
+        note = ""
+        if state.active_form in self.forms:
+            form_action = self.forms[state.active_form]
+            if not self._changes_subject(form_action, incoming, parse, state):
+                return self._run(form_action, incoming, parse, state)
+            note = messages.LEFT_FORM.format(label=label(form_action.removeprefix("action_")))
+            state = DialogState(incoming.sender_id, last_intent=state.last_intent)
+        return _with_note(note, self._answer_intent(incoming, self._follow_up(parse, state), state))
+
+    def _answer_intent(self, incoming: Incoming, parse: ParseResult, state: DialogState) -> Reply:
+        now = self.services.now()
+        if parse.ambiguous:
+            return self._ask_which(incoming, parse, state)
         action = f"action_{parse.intent}"
-        if action not in self.actions:
-            self._save_state(DialogState(incoming.sender_id, last_intent=parse.intent), now)
-            return TextReply(messages.NOT_UNDERSTOOD)
-        return self._run(action, incoming, parse, state)
+        if action in self.actions:
+            return self._run(action, incoming, parse, state)
+        state.last_intent = parse.intent
+        self._save_state(state, now)
+        if parse.intent == "affirm":
+            return TextReply(messages.AFFIRM_ALONE)
+        if parse.intent == "deny":
+            return TextReply(messages.DENY_ALONE)
+        if parse.intent in INTENTS and parse.intent != "out_of_scope":
+            return TextReply(messages.COMING_SOON.format(label=label(parse.intent)))
+        self._remember_unrecognised(incoming, parse, unrecognised.OUT_OF_SCOPE)
+        return TextReply(messages.NOT_UNDERSTOOD)
+
+    def _crisis(self, incoming: Incoming, parse: ParseResult) -> Reply:
+        # Before commands and forms: whatever the reader was doing, this comes first.
+        if ACTION_CRISIS not in self.actions:
+            return TextReply(messages.CRISIS_FALLBACK)
+        return self._run(ACTION_CRISIS, incoming, parse)
+
+    def _changes_subject(
+        self, form_action: str, incoming: Incoming, parse: ParseResult, state: DialogState
+    ) -> bool:
+        """A form keeps the conversation unless the message answers nothing in it and is
+        confidently something else the bot can do (「几点闭馆？」 halfway through a booking)."""
+        action = self.actions.get(form_action)
+        if not isinstance(action, FormAction):
+            return False  # a one-question form takes any text as its answer
+        if parse.ambiguous or parse.confidence < CHANGE_OF_SUBJECT:
+            return False
+        if (
+            parse.intent in ("affirm", "deny", "out_of_scope")
+            or form_action == f"action_{parse.intent}"
+        ):
+            return False
+        if f"action_{parse.intent}" not in self.actions:
+            return False
+        return not action.accepts(self._tracker(incoming, parse, state))
+
+    def _follow_up(self, parse: ParseResult, state: DialogState) -> ParseResult:
+        """「那后天呢？」 after an answer about tomorrow: the last intent, with the new entities
+        over the ones it had."""
+        last = state.last_intent
+        if not parse.entities or not last or last in NOT_CARRIED:
+            return parse
+        if f"action_{last}" not in self.actions:
+            return parse
+        unsure = parse.ambiguous or parse.intent == "out_of_scope"
+        if not (unsure or FOLLOW_UP.search(parse.text)):
+            return parse
+        if not unsure and parse.intent != last and parse.confidence >= CHANGE_OF_SUBJECT:
+            return parse  # 「那我要荐购《原则》呢」 is a new request, not a follow-up
+        new = {e["entity"] for e in parse.entities}
+        kept = [e for e in state.slots.get(CONTEXT) or [] if e.get("entity") not in new]
+        return replace(parse, intent=last, ambiguous=False, entities=(*kept, *parse.entities))
+
+    def _ask_which(self, incoming: Incoming, parse: ParseResult, state: DialogState) -> Reply:
+        best = parse.ranking[0][0] if parse.ranking else parse.intent
+        options = [name for name, _ in parse.ranking[:2] if name not in NOT_OFFERED]
+        options = [name for name in options if name in INTENTS]
+        # A faint crisis guess is no crisis alarm (「我想借阅古籍」), but the door is left open.
+        care = messages.GENTLE_CARE if best == "crisis" else ""
+        if best == "out_of_scope" or not options:
+            # The best guess is "none of ours": offering a distant second would be noise.
+            intent = "out_of_scope" if best == "crisis" else parse.intent
+            reply = self._answer_intent(
+                incoming, replace(parse, intent=intent, ambiguous=False), state
+            )
+            return _with_note(care.strip(), reply)
+        row = self._remember_unrecognised(incoming, parse, unrecognised.AMBIGUOUS)
+        state.last_intent = None
+        state.slots[PENDING_CHOICE] = {
+            "options": options,
+            "row": row,
+            "text": parse.text,
+            "entities": list(parse.entities),
+        }
+        self._save_state(state, self.services.now())
+        if len(options) == 1:
+            return TextReply(care + messages.ASK_IF.format(label=label(options[0])))
+        return TextReply(
+            care + messages.ASK_WHICH.format(first=label(options[0]), second=label(options[1]))
+        )
+
+    def _chosen(self, choice: dict[str, Any], answer: str, parse: ParseResult) -> ParseResult:
+        """The reader's pick among the offered guesses, applied to what they first wrote;
+        anything else is a new message and is understood as such."""
+        options = choice.get("options") or []
+        picked = None
+        if FIRST.match(answer) or (len(options) == 1 and YES.match(answer)):
+            picked = options[0] if options else None
+        elif SECOND.match(answer) and len(options) > 1:
+            picked = options[1]
+        if picked is None:
+            return parse
+        if choice.get("row"):
+            unrecognised.choose(self.services.db(), int(choice["row"]), picked)
+        entities = tuple(choice.get("entities") or ())
+        return ParseResult(str(choice.get("text", "")), picked, 1.0, entities, ((picked, 1.0),))
+
+    def _remember_unrecognised(self, incoming: Incoming, parse: ParseResult, reason: str) -> int:
+        return unrecognised.record(
+            self.services.db(),
+            incoming.channel,
+            incoming.user_id,
+            parse,
+            reason,
+            self.services.now(),
+        )
 
     def _cancel(self, incoming: Incoming, now: datetime) -> Reply:
         state = self._load_state(incoming, now)
@@ -179,7 +318,20 @@ class Router:
         now = self.services.now()
         if state is None:
             state = self._load_state(incoming, now)
-        tracker = Tracker(
+        dispatcher = CollectingDispatcher()
+        tracker = self._tracker(incoming, parse, state)
+        result = self.actions[action_name].run(dispatcher, tracker, {})
+        if inspect.isawaitable(result):
+            result = asyncio.run(_awaited(result))
+        state.last_intent = parse.intent
+        if not state.active_form:
+            state.slots[CONTEXT] = list(parse.entities)
+        apply_events(state, result or [])
+        self._save_state(state, now)
+        return reply_from_messages(dispatcher.messages)
+
+    def _tracker(self, incoming: Incoming, parse: ParseResult, state: DialogState) -> Tracker:
+        return Tracker(
             sender_id=incoming.sender_id,
             slots=dict(state.slots),
             latest_message={
@@ -199,14 +351,6 @@ class Router:
             active_loop={"name": state.active_form} if state.active_form else {},
             latest_action_name=None,
         )
-        dispatcher = CollectingDispatcher()
-        result = self.actions[action_name].run(dispatcher, tracker, {})
-        if inspect.isawaitable(result):
-            result = asyncio.run(_awaited(result))
-        state.last_intent = parse.intent
-        apply_events(state, result or [])
-        self._save_state(state, now)
-        return reply_from_messages(dispatcher.messages)
 
     def _load_state(self, incoming: Incoming, now: datetime) -> DialogState:
         idle = timedelta(minutes=self.services.settings.dialog_idle_minutes)
@@ -235,6 +379,12 @@ def apply_events(state: DialogState, events: Iterable[dict[str, Any]]) -> None:
         elif kind == "restart":
             state.slots.clear()
             state.active_form = None
+
+
+def _with_note(note: str, reply: Reply) -> Reply:
+    if note and isinstance(reply, TextReply):
+        return TextReply(f"{note}\n{reply.text}")
+    return reply
 
 
 def reply_from_messages(collected: list[dict[str, Any]]) -> Reply:

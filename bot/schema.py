@@ -8,13 +8,14 @@ from sqlite_utils.migrations import Migrations
 
 from bot import inbox, outbox, users
 from handlers.base import Capability
-from intents import dialog_state
+from intents import dialog_state, unrecognised
 
 CORE_MIGRATIONS: tuple[Migrations, ...] = (
     users.migrations,
     inbox.migrations,
     dialog_state.migrations,
     outbox.migrations,
+    unrecognised.migrations,
 )
 
 

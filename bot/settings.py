@@ -100,6 +100,28 @@ class Settings:
     dialog_idle_minutes: int = field(
         default=15, metadata={"doc": "Minutes after which an unfinished dialog is forgotten."}
     )
+    model_dir: str = field(
+        default=str(INSTANCE_DIR / "models"),
+        metadata={
+            "doc": "Where the trained intent model is cached (trained at first use when "
+            "missing, about 8 s)."
+        },
+    )
+    nlu_threshold: float = field(
+        default=0.45,
+        metadata={"doc": "Below this confidence the bot asks which of two intents was meant."},
+    )
+    nlu_url: str = field(
+        default="",
+        metadata={
+            "doc": "A Rasa server (e.g. http://127.0.0.1:5005) whose /model/parse replaces the "
+            "built-in classifier; the crisis check stays local. Unset: built-in only."
+        },
+    )
+    nlu_timeout: float = field(
+        default=1.0,
+        metadata={"doc": "Seconds to wait for the Rasa server before using the built-in layer."},
+    )
     secret_key: str = field(
         default="",
         metadata={
@@ -157,6 +179,12 @@ class Settings:
             )
         if self.reply_budget <= 0 or self.reply_budget >= 5:
             raise SettingsError(f"{PREFIX}REPLY_BUDGET: must be between 0 and 5 seconds")
+        if not 0 <= self.nlu_threshold < 1:
+            raise SettingsError(f"{PREFIX}NLU_THRESHOLD: must be between 0 and 1")
+        if not 0 < self.nlu_timeout <= 4:
+            raise SettingsError(f"{PREFIX}NLU_TIMEOUT: must be more than 0 and at most 4 seconds")
+        if self.nlu_url and not self.nlu_url.startswith(("http://", "https://")):
+            raise SettingsError(f"{PREFIX}NLU_URL: expected an http:// or https:// URL")
 
     @property
     def mp_enabled(self) -> bool:

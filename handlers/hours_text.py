@@ -36,7 +36,7 @@ def _relative(d: date, today: date) -> str | None:
     return RELATIVE_DAYS[offset] if 0 <= offset < len(RELATIVE_DAYS) else None
 
 
-def _day_label(d: date, today: date) -> str:
+def day_label(d: date, today: date) -> str:
     """'今天（11月21日 周六）' for the next three days, '11月24日（周二）' after that."""
     relative = _relative(d, today)
     weekday = WEEKDAY_NAMES[d.weekday()]
@@ -47,7 +47,7 @@ def _day_label(d: date, today: date) -> str:
 
 def describe_day(h: DayHours, today: date) -> str:
     """One day's hours as a sentence, with the holiday, closure reason or special note."""
-    label = _day_label(h.day, today)
+    label = day_label(h.day, today)
     if h.source == "holiday":
         state = f"开馆 {_span(h)}" if h.is_open else "闭馆"
         return f"{label}{h.note}，{state}"
@@ -83,5 +83,5 @@ def describe_now(cal: LibraryCalendar, moment: datetime) -> str:
     if opening is None:
         return f"现在闭馆{why}，近期暂无开馆安排，请留意图书馆通知"
     relative = _relative(opening.date(), today)
-    when = f"{relative} " if relative else _day_label(opening.date(), today)
+    when = f"{relative} " if relative else day_label(opening.date(), today)
     return f"现在闭馆{why}，下次开馆：{when}{_hm(opening.time())}"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from handlers import feedback, greeting, handoff, hours
+from handlers import crisis, feedback, greeting, handoff, hours
 from handlers.base import Capability
 
 CAPABILITIES: tuple[Capability, ...] = (
+    crisis.CAPABILITY,
     greeting.CAPABILITY,
     hours.CAPABILITY,
     feedback.CAPABILITY,

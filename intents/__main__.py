@@ -15,13 +15,12 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.clock import TZ, system_clock
-from bot.settings import INSTANCE_DIR
+from bot.settings import Settings
 from intents.evaluate import evaluate, format_report
 from intents.nlu import NLU
 
 # The test set's sentences were written on this day ("明天" there means 2026-11-21).
 TEST_SET_NOW = "2026-11-20T10:00:00+08:00"
-CACHE_DIR = INSTANCE_DIR / "models"
 
 
 def _now(value: str | None) -> datetime:
@@ -45,12 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("file", type=Path)
     check.add_argument("--now", default=TEST_SET_NOW, help=f"anchor (default {TEST_SET_NOW})")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
-    commands.add_parser("train", help="train the model (cached under instance/models)")
+    commands.add_parser("train", help="train the model (cached in LIBBOT_MODEL_DIR)")
     args = parser.parse_args(argv)
 
-    nlu = NLU.load(CACHE_DIR)
+    cache_dir = Path(Settings.from_env().model_dir)
+    nlu = NLU.load(cache_dir)
     if args.command == "train":
-        print(f"model trained on {len(nlu.classifier.intents)} intents, cached in {CACHE_DIR}")
+        print(f"model trained on {len(nlu.classifier.intents)} intents, cached in {cache_dir}")
         return 0
     if args.command == "parse":
         now = _now(args.now)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import pickle
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,25 +128,47 @@ def data_fingerprint(examples: list[Example]) -> str:
     return digest.hexdigest()[:16]
 
 
+# One trained model per process and training data: every app a process builds (the tests
+# build hundreds, gunicorn's threads share one) uses the same object. Prediction only reads it.
+_loaded: dict[str, IntentClassifier] = {}
+_loading = threading.Lock()
+
+
 def load_or_train(cache_dir: Path | None = None) -> IntentClassifier:
-    """The classifier for the current training data, from the cache when it is there."""
+    """The classifier for the current training data: this process's copy, else the disk
+    cache, else trained now (and cached, when `cache_dir` is given and writable)."""
     examples = load_examples(TRAIN_DIR, LABELLED_DIR)
-    if cache_dir is None:
-        return IntentClassifier.train(examples)
-    path = cache_dir / f"intent-model-{data_fingerprint(examples)}.pickle"
-    if path.exists():
-        try:
-            with open(path, "rb") as handle:
-                return IntentClassifier(pickle.load(handle))
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as error:
-            log.warning("ignoring unreadable model cache %s: %s", path, error)
-    classifier = IntentClassifier.train(examples)
+    key = data_fingerprint(examples)
+    with _loading:
+        classifier = _loaded.get(key)
+        path = cache_dir / f"intent-model-{key}.pickle" if cache_dir else None
+        if classifier is None and path is not None:
+            classifier = _read_cache(path)
+        if classifier is None:
+            classifier = IntentClassifier.train(examples)
+        if path is not None and not path.exists():
+            _write_cache(path, classifier)
+        _loaded[key] = classifier
+        return classifier
+
+
+def _read_cache(path: Path) -> IntentClassifier | None:
+    if not path.exists():
+        return None
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".tmp")
+        with open(path, "rb") as handle:
+            return IntentClassifier(pickle.load(handle))
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as error:
+        log.warning("ignoring unreadable model cache %s: %s", path, error)
+        return None
+
+
+def _write_cache(path: Path, classifier: IntentClassifier) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
         with open(partial, "wb") as handle:
             pickle.dump(classifier.pipeline, handle)
         partial.replace(path)  # atomic: a reader never sees half a file
     except OSError as error:  # a read-only install still works, training each start
-        log.warning("cannot cache the intent model in %s: %s", cache_dir, error)
-    return classifier
+        log.warning("cannot cache the intent model in %s: %s", path.parent, error)

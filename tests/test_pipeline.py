@@ -26,9 +26,9 @@ from bot.errors import BUSY, UserFacingError
 from bot.router import hash_user
 from handlers.base import Capability, Events, LibraryAction
 from handlers.registry import CAPABILITIES
-from intents import keywords
+from intents.nlu import NLU
 from intents.result import ParseResult
-from tests.conftest import post
+from tests.conftest import ROOT, post
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # a Monday morning, librarians on duty
 WAIT = 10  # seconds a test waits for a thread it controls before calling it stuck
@@ -50,12 +50,13 @@ def say(client: Any, peer: WeChatPeer, callback: Callback) -> tuple[Any, str]:
 
 
 def parser_with(words: dict[str, str]) -> Callable[[str, datetime], ParseResult]:
-    """The keyword parser, plus exact texts that mean a test-only intent."""
+    """The intent layer, plus exact texts that mean a test-only intent."""
+    nlu = NLU.load(ROOT / "instance" / "models")
 
     def parse(text: str, now: datetime) -> ParseResult:
         if text.strip() in words:
             return ParseResult(text.strip(), words[text.strip()], 1.0)
-        return keywords.parse(text, now)
+        return nlu.parse(text, now)
 
     return parse
 

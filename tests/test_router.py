@@ -73,8 +73,8 @@ def test_help_answers_even_inside_the_feedback_form(
     assert reply.startswith(greeting.HELP_TITLE)
     assert greeting.HELP_FOOTER in reply
     # Help was an aside: the form still waits for the feedback.
-    assert re.search(r"编号 FK\d{6}", chat("四楼太吵了请管理一下"))
-    assert rows(tmp_path, "SELECT text FROM tickets") == [("四楼太吵了请管理一下",)]
+    assert re.search(r"编号 FK\d{6}", chat("食堂的饭越来越贵了"))
+    assert rows(tmp_path, "SELECT text FROM tickets") == [("食堂的饭越来越贵了",)]
 
 
 @pytest.mark.parametrize("command", ["取消", "退出", "算了", "取消。", "cancel"])
@@ -84,7 +84,7 @@ def test_cancel_ends_the_active_form(chat: Any, tmp_path: Path, command: str) ->
     assert reply == messages.CANCELLED
     assert "已取消" in reply
     # The next message is no longer taken as feedback.
-    assert chat("四楼太吵了请管理一下") == messages.NOT_UNDERSTOOD
+    assert chat("食堂的饭越来越贵了") == messages.NOT_UNDERSTOOD
     assert rows(tmp_path, "SELECT count(*) FROM tickets") == [(0,)]
 
 
@@ -113,13 +113,13 @@ def test_human_command_wins_over_the_feedback_form(chat: Any, tmp_path: Path) ->
 
 def test_feedback_form_asks_then_stores_the_next_message(chat: Any, tmp_path: Path) -> None:
     assert chat("我要反馈") == feedback.ASK
-    reply = chat("四楼太吵了请管理一下")
+    reply = chat("食堂的饭越来越贵了")
     (ref,) = re.findall(r"FK\d{6}", reply)
     assert rows(tmp_path, "SELECT ref, kind, text FROM tickets") == [
-        (ref, "feedback", "四楼太吵了请管理一下")
+        (ref, "feedback", "食堂的饭越来越贵了")
     ]
     # The form is over: the same words again are not feedback any more.
-    assert chat("四楼太吵了请管理一下") == messages.NOT_UNDERSTOOD
+    assert chat("食堂的饭越来越贵了") == messages.NOT_UNDERSTOOD
 
 
 def test_too_short_feedback_in_the_form_is_refused_and_the_form_stays(
@@ -128,8 +128,8 @@ def test_too_short_feedback_in_the_form_is_refused_and_the_form_stays(
     chat("我要反馈")
     assert chat("太吵") == feedback.TOO_SHORT
     assert rows(tmp_path, "SELECT count(*) FROM tickets") == [(0,)]
-    assert re.search(r"FK\d{6}", chat("四楼太吵了请管理一下"))
-    assert rows(tmp_path, "SELECT text FROM tickets") == [("四楼太吵了请管理一下",)]
+    assert re.search(r"FK\d{6}", chat("食堂的饭越来越贵了"))
+    assert rows(tmp_path, "SELECT text FROM tickets") == [("食堂的饭越来越贵了",)]
 
 
 def test_dialog_state_survives_another_app_instance_on_the_same_database(
@@ -138,8 +138,8 @@ def test_dialog_state_survives_another_app_instance_on_the_same_database(
     first_worker = make_app(clock=clock).test_client()
     second_worker = make_app(clock=clock).test_client()
     assert say(first_worker, mp_peer, "我要反馈") == feedback.ASK
-    assert re.search(r"FK\d{6}", say(second_worker, mp_peer, "四楼太吵了请管理一下"))
-    assert rows(tmp_path, "SELECT text FROM tickets") == [("四楼太吵了请管理一下",)]
+    assert re.search(r"FK\d{6}", say(second_worker, mp_peer, "食堂的饭越来越贵了"))
+    assert rows(tmp_path, "SELECT text FROM tickets") == [("食堂的饭越来越贵了",)]
 
 
 @pytest.mark.parametrize(
@@ -164,7 +164,7 @@ def test_dialog_is_forgotten_after_the_idle_minutes(
     client = make_app(clock=clock, dialog_idle_minutes=idle_setting).test_client()
     say(client, mp_peer, "我要反馈")
     clock.now = NOW + timedelta(minutes=minutes_later)
-    reply = say(client, mp_peer, "四楼太吵了请管理一下")
+    reply = say(client, mp_peer, "食堂的饭越来越贵了")
     if still_in_form:
         assert re.search(r"FK\d{6}", reply)
         assert rows(tmp_path, "SELECT count(*) FROM tickets") == [(1,)]
@@ -176,15 +176,15 @@ def test_dialog_is_forgotten_after_the_idle_minutes(
 
 def test_dialogs_of_two_readers_are_kept_apart(chat: Any, tmp_path: Path) -> None:
     chat("我要反馈", "oFirst")
-    assert chat("四楼太吵了请管理一下", "oSecond") == messages.NOT_UNDERSTOOD
-    assert re.search(r"FK\d{6}", chat("四楼太吵了请管理一下", "oFirst"))
+    assert chat("食堂的饭越来越贵了", "oSecond") == messages.NOT_UNDERSTOOD
+    assert re.search(r"FK\d{6}", chat("食堂的饭越来越贵了", "oFirst"))
     assert rows(tmp_path, "SELECT user_id FROM tickets") == [("oFirst",)]
 
 
 # -- intents ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["今天天气怎么样", "asdfgh", "图书馆有猫吗"])
+@pytest.mark.parametrize("text", ["今天天气怎么样", "asdfgh", "食堂的饭越来越贵了"])
 def test_unknown_text_is_not_understood(chat: Any, text: str) -> None:
     assert chat(text) == messages.NOT_UNDERSTOOD
 

@@ -57,6 +57,9 @@ def test_code_uses_only_documented_variables() -> None:
         ({"LIBBOT_REPLY_BUDGET": "soon"}, "LIBBOT_REPLY_BUDGET"),
         ({"LIBBOT_TIMESTAMP_TOLERANCE": "5min"}, "LIBBOT_TIMESTAMP_TOLERANCE"),
         ({"LIBBOT_DEMO": "perhaps"}, "LIBBOT_DEMO"),
+        ({"LIBBOT_NLU_THRESHOLD": "1.5"}, "LIBBOT_NLU_THRESHOLD"),
+        ({"LIBBOT_NLU_TIMEOUT": "0"}, "LIBBOT_NLU_TIMEOUT"),
+        ({"LIBBOT_NLU_URL": "rasa:5005"}, "LIBBOT_NLU_URL"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:
