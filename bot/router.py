@@ -383,7 +383,7 @@ def apply_events(state: DialogState, events: Iterable[dict[str, Any]]) -> None:
 
 def _with_note(note: str, reply: Reply) -> Reply:
     if note and isinstance(reply, TextReply):
-        return TextReply(f"{note}\n{reply.text}")
+        return TextReply(f"{note}\n{reply.content}")
     return reply
 
 

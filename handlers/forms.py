@@ -56,6 +56,9 @@ class Slot:
     # Reads a bare answer to this slot's question when no entity was found in it.
     from_text: Callable[[str], Any] | None = None
     validate: Validator | None = None
+    # Entities that fill the slot when it is the question just asked: 「五点」 alone reads as a
+    # start time, but answers 「到几点结束？」.
+    answers: tuple[str, ...] = ()
     # Asked only when this holds for the slots known so far (group size: rooms only).
     needed: Callable[[Mapping[str, Any]], bool] | None = None
 
@@ -85,8 +88,11 @@ class FormAction(LibraryAction):
         """Do it (create, cancel) and tell the reader. The form is closed afterwards."""
         raise NotImplementedError
 
-    def derive(self, found: dict[str, Any], slots: Mapping[str, Any]) -> None:
-        """Fill slots from others (an end time from a start and a duration). Optional."""
+    def derive(
+        self, found: dict[str, Any], slots: Mapping[str, Any], entities: list[dict[str, Any]]
+    ) -> None:
+        """Fill slots from other slots or entities (an end time from a start and a duration),
+        into `found`. Optional."""
 
     # -- the conversation ------------------------------------------------------------------
 
@@ -152,18 +158,24 @@ class FormAction(LibraryAction):
         self, tracker: Tracker, requested: str | None, slots: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Slot values in the latest message: its entities, and a bare answer to the question."""
-        entities = tracker.latest_message.get("entities") or []
+        entities = list(tracker.latest_message.get("entities") or [])
         found: dict[str, Any] = {}
+        asked = next((s for s in self.SLOTS if s.name == requested), None)
+        if asked is not None:
+            own = [e for e in entities if e.get("entity") in asked.fills_from()]
+            answer = [e for e in entities if e.get("entity") in asked.answers]
+            if not own and answer:
+                found[asked.name] = answer[0].get("value")
+                entities.remove(answer[0])
         for slot in self.SLOTS:
             for entity in entities:
                 if entity.get("entity") in slot.fills_from() and slot.name not in found:
                     found[slot.name] = entity.get("value")
-        slot = next((s for s in self.SLOTS if s.name == requested), None)
-        if slot is not None and slot.name not in found and slot.from_text is not None:
-            value = slot.from_text(_bare_text(tracker))
+        if asked is not None and asked.name not in found and asked.from_text is not None:
+            value = asked.from_text(_bare_text(tracker))
             if value is not None:
-                found[slot.name] = value
-        self.derive(found, slots)
+                found[asked.name] = value
+        self.derive(found, slots, entities)
         return found
 
     def _close(self) -> Events:
