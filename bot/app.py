@@ -103,7 +103,12 @@ def build_parser(settings: Settings) -> Parser:
         return nlu.parse
     from intents.remote import RasaParser
 
-    return RasaParser(settings.nlu_url, fallback=nlu.parse, timeout=settings.nlu_timeout)
+    return RasaParser(
+        settings.nlu_url,
+        fallback=nlu.parse,
+        timeout=settings.nlu_timeout,
+        threshold=settings.nlu_threshold,
+    )
 
 
 def _default() -> tuple[Capability, ...]:

@@ -2,10 +2,11 @@
 
 Character n-grams suit Chinese chat: no word segmenter (and none of its errors or its
 licence), robust to typos and abbreviations, and a few hundred examples per intent
-generalise beyond their templates. Training takes about a second, so the model is trained
-at first use from `intents/data/train/*.txt` (plus staff-labelled examples) and cached on
-disk under a key made of the training data and the library versions; the same data always
-gives the same model (fixed solver, no randomness).
+generalise beyond their templates. Training takes about 8 s on two cores, so it happens
+once — at install (`make setup` runs `python -m intents train`) or first use — from
+`intents/data/train/*.txt` (plus staff-labelled examples), and the model is cached on disk
+under a key made of the training data and the library versions; the same data always gives
+the same model (fixed solver, no randomness). Each process keeps one copy in memory.
 """
 
 from __future__ import annotations
