@@ -125,16 +125,24 @@ class FormAction(LibraryAction):
 
         complaints = []
         for slot in self.SLOTS:
-            if slot.name not in found:
-                continue
-            value = found[slot.name]
-            complaint = (
-                slot.validate(self, value, {**slots, slot.name: value}) if slot.validate else None
-            )
-            if complaint:
-                complaints.append(complaint)
-            else:
-                slots[slot.name] = value
+            if slot.name in found:
+                value = found[slot.name]
+                complaint = (
+                    slot.validate(self, value, {**slots, slot.name: value})
+                    if slot.validate
+                    else None
+                )
+                if complaint:
+                    complaints.append(complaint)
+                else:
+                    slots[slot.name] = value
+            elif found and slot.validate and slots.get(slot.name) is not None:
+                # A value given earlier may not hold any more (09:00 was fine on Monday, the
+                # new date is a Sunday that opens at 10:00): asked again, with the reason.
+                complaint = slot.validate(self, slots[slot.name], slots)
+                if complaint:
+                    complaints.append(complaint)
+                    slots[slot.name] = None
         events: Events = [SlotSet(s.name, slots.get(s.name)) for s in self.SLOTS]
 
         missing = next(
@@ -207,6 +215,7 @@ def _is_no(tracker: Tracker) -> bool:
 PAST_DATE = "{day}已经过去啦，换一天吧～"
 CLOSED_DAY = "{day}图书馆闭馆{why}，换一天吧～"
 OUTSIDE_HOURS = "{day}的开放时间是 {opens}–{closes}，请选这个时间内的时段～"
+PAST_TIME = "现在已经 {now} 了，这个时间已经过去啦，请说一个晚一点的时间～"
 END_BEFORE_START = "结束时间要晚于开始时间哦（{start} 开始），请再说一下几点结束～"
 
 
@@ -239,17 +248,20 @@ def within_opening_hours(action: FormAction, value: Any, slots: Mapping[str, Any
     day = _as_date(slots.get("date"))
     if day is None:
         return None
+    now = action.services.now()
+    is_end = moment == end
+    if day == now.date() and not is_end and moment < now.time().replace(second=0, microsecond=0):
+        return PAST_TIME.format(now=f"{now:%H:%M}")
     hours = action.services.calendar.hours_on(day)
     if not hours.is_open or hours.opens is None or hours.closes is None:
         return None  # the date's own check speaks about a closed day
-    is_end = moment == end
     inside = (
         hours.opens < moment <= hours.closes if is_end else hours.opens <= moment < hours.closes
     )
     if inside:
         return None
     return OUTSIDE_HOURS.format(
-        day=day_label(day, action.services.now().date()),
+        day=day_label(day, now.date()),
         opens=f"{hours.opens:%H:%M}",
         closes=f"{hours.closes:%H:%M}",
     )

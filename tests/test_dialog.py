@@ -399,3 +399,21 @@ def test_without_the_crisis_capability_a_crisis_still_gets_the_hotlines(
     trimmed = tuple(c for c in CAPABILITIES if c.name != "crisis")
     client = make_app(clock=clock, capabilities=trimmed).test_client()
     assert say(client, mp_peer, "我想自杀") == messages.CRISIS_FALLBACK
+
+
+def test_a_start_time_already_past_today_is_refused(booking: Any) -> None:
+    # NOW is 10:00.
+    reply = booking("今天早上九点到十一点约个座")
+    assert reply.startswith(forms.PAST_TIME.format(now="10:00"))
+    assert reply.endswith("几点开始？")
+
+
+def test_a_new_date_re_checks_the_times_already_given(booking: Any) -> None:
+    # Monday 07:30 is fine; the Saturday after opens at 08:00 (config/library.example.toml).
+    booking("明天早上七点半到九点约个座")
+    reply = booking("改成周六")
+    assert reply.startswith(
+        forms.OUTSIDE_HOURS.format(day="11月28日（周六）", opens="08:00", closes="22:00")
+    )
+    assert reply.endswith("几点开始？")
+    assert booking("八点").startswith("预约seat 2026-11-28 08:00-09:00")
