@@ -1,4 +1,4 @@
-"""Command line: `python -m bot init-db | serve | demo | chat`.
+"""Command line: `python -m bot init-db | serve | scheduler | menu push | demo | chat`.
 
 Settings come from LIBBOT_* variables (see README); the commands' own flags only choose
 where and how to run.
@@ -27,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the production server (gunicorn)")
     _server_flags(serve, default_port=8000)
 
+    commands.add_parser("scheduler", help="run timed jobs and the outbox sender (one at a time)")
+    menu = commands.add_parser("menu", help="the custom menus built from config/")
+    menu.add_argument("action", choices=("push", "show"), help="push: create them at WeChat")
+
     demo = commands.add_parser("demo", help="demo mode: demo keys, data and the simulator")
     _server_flags(demo, default_port=8000, default_workers=2)
 
@@ -42,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _init_db(Settings.from_env(), demo_data=args.demo_data)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "scheduler":
+            return _scheduler(Settings.from_env())
+        if args.command == "menu":
+            return _menu(Settings.from_env(), push=args.action == "push")
         if args.command == "demo":
             return _demo(args)
         if args.command == "chat":
@@ -95,6 +103,31 @@ def _serve(args: argparse.Namespace) -> int:
     _configure_logging(settings)
     _init_db(settings)
     return run_server(args.host, args.port, args.workers or settings.workers, args.threads)
+
+
+def _scheduler(settings: Settings) -> int:
+    from bot.scheduler import run_scheduler
+    from bot.services import build_services
+    from handlers.registry import CAPABILITIES
+
+    _configure_logging(settings)
+    _init_db(settings)
+    return run_scheduler(build_services(settings), CAPABILITIES)
+
+
+def _menu(settings: Settings, push: bool) -> int:
+    from bot.menu import MenuError, push_menus, show_menus
+    from bot.services import build_services
+
+    _configure_logging(settings)
+    services = build_services(settings)
+    try:
+        for line in push_menus(services) if push else show_menus(services):
+            print(line)
+    except MenuError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

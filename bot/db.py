@@ -54,14 +54,35 @@ def write_transaction(db: Database) -> Iterator[Database]:
     db.conn.execute("COMMIT")
 
 
+@contextmanager
+def file_lock(path: str | Path, blocking: bool = True) -> Iterator[bool]:
+    """An exclusive lock on `path` (created if missing) between processes, held until the
+    block ends or the process dies — the kernel releases it even on kill -9. Yields False
+    when `blocking` is off and another process holds it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def sibling(db_path: str | Path, suffix: str) -> Path:
+    """A file beside the database (locks, keys): `guanban.sqlite3.<suffix>`."""
+    db_path = Path(db_path)
+    return db_path.with_name(f"{db_path.name}.{suffix}")
+
+
 def migrate(db_path: str | Path, migration_sets: Iterable[Migrations]) -> list[str]:
     """Apply every pending migration; returns the names applied ("set:name")."""
-    db_path = Path(db_path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = db_path.with_name(db_path.name + ".migrate-lock")
     applied: list[str] = []
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with file_lock(sibling(db_path, "migrate-lock")):
         db = connect(db_path)
         try:
             for migrations in migration_sets:

@@ -1,8 +1,14 @@
 """Messages the library sends first: every one is a row here before anything is sent.
 
-Capabilities only enqueue; the sender (a later issue: bot.sender, run by the scheduler)
+Capabilities only enqueue; the sender (bot.sender, run by `python -m bot scheduler`)
 delivers due rows. The idempotency key is unique, so enqueueing the same notice twice (a
 retried job, a handler re-run) is a no-op.
+
+Payloads are bot.values' reply shapes — `{"type": "text", "content": …}` or
+`{"type": "news", "articles": […]}` — plus, for a notice that may go out as a 公众号
+template message, `"fields"` (named values the template's keywords take) and `"url"`.
+Statuses: queued → sending → sent; failed (gave up, or an error that retrying cannot mend);
+undeliverable (this reader cannot get it: not following, outside the 48 hours, …).
 """
 
 from __future__ import annotations
@@ -51,6 +57,27 @@ def create_outbox(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX outbox_due ON outbox (status, priority, not_before)")
+
+
+@migrations()
+def add_sender_bookkeeping(db: Database) -> None:
+    # claimed_at: when the sender took the row (WeCom's per-member minute counts these);
+    # batch_id: the WeCom request it went out in, kept so a resend after a crash is the
+    # same request (which WeCom's duplicate check then drops); via: custom or template.
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_at TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN batch_id INTEGER")
+    db.execute("ALTER TABLE outbox ADD COLUMN via TEXT")
+    db.execute("CREATE INDEX outbox_recipient_claims ON outbox (channel, recipient, claimed_at)")
+    db.execute(
+        """
+        CREATE TABLE outbox_batches (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
 
 
 def enqueue(

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlite_utils.migrations import Migrations
 
-from bot import inbox, outbox, users
+from bot import inbox, outbox, tokens, users
 from handlers.base import Capability
 from intents import dialog_state, unrecognised
 
@@ -15,6 +15,7 @@ CORE_MIGRATIONS: tuple[Migrations, ...] = (
     inbox.migrations,
     dialog_state.migrations,
     outbox.migrations,
+    tokens.migrations,
     unrecognised.migrations,
 )
 

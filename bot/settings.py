@@ -79,6 +79,38 @@ class Settings:
             "mode and tests."
         },
     )
+    work_api_base: str = field(
+        default="https://qyapi.weixin.qq.com",
+        metadata={
+            "doc": "Where outbound WeCom API calls go (WeCom's host differs from the 公众号's); "
+            "the fake server in demo mode and tests."
+        },
+    )
+    mp_send_rate: float = field(
+        default=20.0,
+        metadata={"doc": "公众号 messages a second the sender makes at most (0: no limit)."},
+    )
+    work_send_rate: float = field(
+        default=10.0,
+        metadata={
+            "doc": "WeCom message/send calls a second the sender makes at most (0: no limit)."
+        },
+    )
+    work_member_per_minute: int = field(
+        default=30,
+        metadata={
+            "doc": "WeCom messages a minute to one member, at most 30 (WeCom silently drops "
+            "the excess)."
+        },
+    )
+    send_attempts: int = field(
+        default=6,
+        metadata={"doc": "Attempts for a message that fails for a passing reason (then failed)."},
+    )
+    http_timeout: float = field(
+        default=5.0,
+        metadata={"doc": "Seconds every outbound WeChat API call may take."},
+    )
     timestamp_tolerance: int = field(
         default=300,
         metadata={"doc": "Seconds a callback's timestamp may differ from now (else 403)."},
@@ -179,6 +211,14 @@ class Settings:
             )
         if self.reply_budget <= 0 or self.reply_budget >= 5:
             raise SettingsError(f"{PREFIX}REPLY_BUDGET: must be between 0 and 5 seconds")
+        if not 1 <= self.work_member_per_minute <= 30:
+            raise SettingsError(f"{PREFIX}WORK_MEMBER_PER_MINUTE: must be between 1 and 30")
+        if self.mp_send_rate < 0 or self.work_send_rate < 0:
+            raise SettingsError(f"{PREFIX}MP_SEND_RATE/WORK_SEND_RATE: must not be negative")
+        if self.send_attempts < 1:
+            raise SettingsError(f"{PREFIX}SEND_ATTEMPTS: must be at least 1")
+        if not 0 < self.http_timeout <= 60:
+            raise SettingsError(f"{PREFIX}HTTP_TIMEOUT: must be more than 0 and at most 60")
         if not 0 <= self.nlu_threshold < 1:
             raise SettingsError(f"{PREFIX}NLU_THRESHOLD: must be between 0 and 1")
         if not 0 < self.nlu_timeout <= 4:

@@ -3,12 +3,12 @@
 `run(dispatcher, tracker, domain) -> events` is rasa-sdk's narrow contract, so the same
 classes serve the in-process router and Rasa's action-server protocol (/actions/webhook).
 A capability module declares one `Capability`: its actions, its tables' migrations, the QR
-scene prefixes it claims and the forms it continues.
+scene prefixes it claims, the forms it continues and the timed jobs it runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -56,6 +56,18 @@ def entity_value(tracker: Tracker, name: str) -> Any:
 
 
 @dataclass(frozen=True)
+class Job:
+    """Timed work, run by `python -m bot scheduler` (never by web workers): `run(services)`
+    on an APScheduler trigger — "cron" with its fields (day_of_week="fri", hour=17), or
+    "interval" (minutes=10). Ids are stable: the job store keeps them across restarts."""
+
+    id: str
+    run: Callable[[Services], None]
+    trigger: str
+    schedule: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Capability:
     name: str
     actions: tuple[type[LibraryAction], ...]
@@ -66,3 +78,5 @@ class Capability:
     forms: Mapping[str, str] = field(default_factory=dict)
     # Lines for the help message: what a reader can ask this capability, with an example.
     help: tuple[str, ...] = ()
+    # Timed work (reminders, newsletters, no-show release) for the scheduler.
+    jobs: tuple[Job, ...] = ()
