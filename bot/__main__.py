@@ -116,10 +116,14 @@ def _scheduler(settings: Settings) -> int:
 
 
 def _menu(settings: Settings, push: bool) -> int:
+    from bot.db import migrate
     from bot.menu import MenuError, push_menus, show_menus
+    from bot.schema import all_migrations
     from bot.services import build_services
+    from handlers.registry import CAPABILITIES
 
     _configure_logging(settings)
+    migrate(settings.database, all_migrations(CAPABILITIES))  # the token store's table
     services = build_services(settings)
     try:
         for line in push_menus(services) if push else show_menus(services):

@@ -169,21 +169,23 @@ class Sender:
     # -- 公众号 ---------------------------------------------------------------------------------
 
     def _send_mp(self, done: Round) -> None:
-        rows = self._claim(MP, self.claim_size)
-        if rows and self.mp is None:
-            for row in rows:
-                self._settle(
-                    row, WeChatError(None, "公众号 sending is not configured", False), done
-                )
-            return
+        rows = self._due(self.db(), MP, self.services.now(), self.claim_size)
         for row in rows:
+            # Claimed one at a time, just before its call: after a crash only the one row
+            # that was in flight is left `sending`.
+            if not self._claim_one(row):
+                continue
+            if self.mp is None:
+                error = WeChatError(None, "公众号 sending is not configured", False)
+                self._settle(row, error, done)
+                continue
             now = self.services.now()
             reader = users.get(self.db(), MP, row["recipient"])
             last = reader.get("last_interaction") if reader else None
             last_at = datetime.fromisoformat(last) if isinstance(last, str) else None
             self.mp_rate.acquire()
             try:
-                via = self.mp.deliver(  # type: ignore[union-attr]
+                via = self.mp.deliver(
                     row["recipient"], row["kind"], json.loads(row["payload"]), last_at, now
                 )
             except WeChatError as error:
@@ -195,27 +197,29 @@ class Sender:
     # -- WeCom -------------------------------------------------------------------------------
 
     def _send_work(self, done: Round) -> None:
-        if self.work is None:
-            rows = self._claim(WORK, self.claim_size)
-            for row in rows:
-                self._settle(row, WeChatError(None, "WeCom sending is not configured", False), done)
-            return
-        for batch_id, body in self._claim_work_batches(done):
+        for rows, payload in self._plan_work(done):
+            if self.work is None:
+                error = WeChatError(None, "WeCom sending is not configured", False)
+                for row in rows:
+                    if self._claim_one(row):
+                        self._settle(row, error, done)
+                continue
+            # Opened just before its call, like a 公众号 row: a crash leaves one request open.
+            batch_id, body = self._open_batch(rows, payload)
             self.work_rate.acquire()
             self._call_work(batch_id, body, done)
 
-    def _claim_work_batches(self, done: Round) -> list[tuple[int, dict[str, Any]]]:
+    def _plan_work(self, done: Round) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
         """Due WeCom rows grouped into requests: the same message to up to 1000 members,
         leaving out members who had their 30 (LIBBOT_WORK_MEMBER_PER_MINUTE) this minute."""
-        assert self.work is not None
         db, now = self.db(), self.services.now()
-        batches: list[tuple[int, dict[str, Any]]] = []
+        planned: list[tuple[list[dict[str, Any]], dict[str, Any]]] = []
         with write_transaction(db):
             rows = self._due(db, WORK, now, self.claim_size * 5)
             recent = self._recent_claims(db, now)
             groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
             for row in rows:
-                used = recent.get(row["recipient"], [])
+                used = recent.setdefault(row["recipient"], [])
                 if len(used) >= self.member_per_minute:
                     # Wait until the oldest of this minute's messages is a minute old.
                     free_at = min(used) + MINUTE
@@ -226,29 +230,30 @@ class Sender:
                     done.deferred += 1
                     continue
                 used.append(now)
-                recent[row["recipient"]] = used
                 groups.setdefault((row["kind"], row["payload"]), []).append(row)
-            for (_, payload), members in groups.items():
-                for part in _requests(members):
-                    batches.append(self._open_batch(db, part, json.loads(payload), now))
-        return batches
+        for (_, payload), members in groups.items():
+            for part in _requests(members):
+                planned.append((part, json.loads(payload)))
+        return planned
 
     def _open_batch(
-        self, db: Database, rows: list[dict[str, Any]], payload: dict[str, Any], now: datetime
+        self, rows: list[dict[str, Any]], payload: dict[str, Any]
     ) -> tuple[int, dict[str, Any]]:
         assert self.work is not None
+        db, now = self.db(), self.services.now()
         body = self.work.request([r["recipient"] for r in rows], payload)
-        cursor = db.execute(
-            "INSERT INTO outbox_batches (channel, body, created_at) VALUES (?, ?, ?)",
-            [WORK, json.dumps(body, ensure_ascii=False), isoformat(now)],
-        )
-        batch_id = int(cursor.lastrowid or 0)
         stamp = isoformat(now)
-        db.executemany(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?, "
-            "batch_id = ?, updated_at = ? WHERE id = ?",
-            [[stamp, batch_id, stamp, r["id"]] for r in rows],
-        )
+        with write_transaction(db):
+            cursor = db.execute(
+                "INSERT INTO outbox_batches (channel, body, created_at) VALUES (?, ?, ?)",
+                [WORK, json.dumps(body, ensure_ascii=False), stamp],
+            )
+            batch_id = int(cursor.lastrowid or 0)
+            db.conn.executemany(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, "
+                "claimed_at = ?, batch_id = ?, updated_at = ? WHERE id = ?",
+                [[stamp, batch_id, stamp, r["id"]] for r in rows],
+            )
         return batch_id, body
 
     def _call_work(self, batch_id: int, body: dict[str, Any], done: Round) -> None:
@@ -288,19 +293,19 @@ class Sender:
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-    def _claim(self, channel: str, limit: int) -> list[dict[str, Any]]:
-        db, now = self.db(), self.services.now()
-        stamp = isoformat(now)
-        with write_transaction(db):
-            rows = self._due(db, channel, now, limit)
-            db.executemany(
+    def _claim_one(self, row: dict[str, Any]) -> bool:
+        stamp = isoformat(self.services.now())
+        claimed = (
+            self.db()
+            .execute(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?, "
-                "updated_at = ? WHERE id = ?",
-                [[stamp, stamp, r["id"]] for r in rows],
+                "updated_at = ? WHERE id = ? AND status = 'queued'",
+                [stamp, stamp, row["id"]],
             )
-        for row in rows:
-            row["attempts"] += 1
-        return rows
+            .rowcount
+        )
+        row["attempts"] += 1
+        return claimed == 1
 
     def _recent_claims(self, db: Database, now: datetime) -> dict[str, list[datetime]]:
         recent: dict[str, list[datetime]] = {}
@@ -314,7 +319,7 @@ class Sender:
 
     def _mark_sent(self, ids: Iterable[int], via: str) -> None:
         stamp = isoformat(self.services.now())
-        self.db().executemany(
+        self.db().conn.executemany(
             "UPDATE outbox SET status = 'sent', sent_at = ?, updated_at = ?, via = ?, "
             "last_error_code = NULL, last_error = NULL WHERE id = ?",
             [[stamp, stamp, via, i] for i in ids],

@@ -67,7 +67,9 @@ def error_from(body: dict[str, Any]) -> WeChatError | None:
     if not isinstance(code, int) or code == 0:
         return None
     message = str(body.get("errmsg") or KNOWN_MESSAGES.get(code, "error"))
-    return WeChatError(code, message, transient=code in TRANSIENT_CODES)
+    # A token error left after its one refresh is passing too: another process may have
+    # been replacing the token at that moment; the next attempt (with backoff) will tell.
+    return WeChatError(code, message, transient=code in TRANSIENT_CODES | TOKEN_CODES)
 
 
 @dataclass

@@ -218,3 +218,32 @@ def served_bot(tmp_path: Path) -> Iterator[Callable[..., str]]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# -- the fake WeChat API and outbound delivery ------------------------------------------------
+
+DELIVERY_KEYS = {"mp_secret": "test-mp-secret", "work_secret": "test-work-secret"}
+
+
+@pytest.fixture
+def fake_wechat() -> Iterator[Any]:
+    """The project's fake WeChat API server on 127.0.0.1 (a fresh one per test)."""
+    from bot.fake_wechat import FakeWeChat
+
+    fake = FakeWeChat()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+def delivery_settings(tmp_path: Path, fake_url: str, **overrides: Any) -> dict[str, Any]:
+    """Settings for a bot that sends to the fake server (both accounts configured)."""
+    return {
+        "database": str(tmp_path / "guanban.sqlite3"),
+        "secret_key": "test-secret",
+        **TEST_KEYS,
+        **DELIVERY_KEYS,
+        "wechat_api_base": fake_url,
+        "work_api_base": fake_url,
+        **overrides,
+    }

@@ -1,0 +1,32 @@
+"""A sender process for tests: recover, then deliver until nothing is queued or sending
+(`python -m tests.sender_process`, settings from LIBBOT_*)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from bot.sender import build_sender
+from bot.services import build_services
+from bot.settings import Settings
+
+
+def main() -> int:
+    services = build_services(Settings.from_env())
+    sender = build_sender(services)
+    sender.recover()
+    print("started", flush=True)
+    while True:
+        sender.drain_once()
+        left = (
+            services.db()
+            .execute("SELECT count(*) FROM outbox WHERE status IN ('queued', 'sending')")
+            .fetchone()[0]
+        )
+        if not left:
+            return 0
+        time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
