@@ -1,8 +1,9 @@
 """The sender: delivers due outbox rows, in priority order, within WeChat's limits.
 
 One sender runs at a time (the scheduler holds a lock), in its own thread of
-`python -m bot scheduler`. Each round claims due rows (status → sending, committed before any
-call), calls WeChat, and commits the outcome of each call as soon as it is known:
+`python -m bot scheduler`. Each round reads the due rows in priority order, claims each one
+(a WeCom request: its rows) just before its call — status `sending`, committed — and commits
+the outcome as soon as it is known:
 
 - sent → `sent`;
 - a passing error (network, timeout, 5xx, -1, 45009, 45011; a token error after its one
@@ -94,7 +95,7 @@ class Sender:
         services: Services,
         mp: MPChannel | None,
         work: WorkChannel | None,
-        claim_size: int = 200,
+        claim_size: int = 200,  # rows read per round (WeCom: five times as many)
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
