@@ -9,10 +9,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
+import socket
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any
 
-from bot.settings import INSTANCE_DIR, Settings, SettingsError
+from bot.settings import INSTANCE_DIR, PROJECT_ROOT, Settings, SettingsError
 
 log = logging.getLogger("guanban")
 
@@ -134,24 +139,154 @@ def _menu(settings: Settings, push: bool) -> int:
     return 0
 
 
+# The demo's fake WeChat API server listens on the web port + this, on loopback.
+FAKE_PORT_OFFSET = 100
+LOOPBACK = "127.0.0.1"
+CHILD_STOP_SECONDS = 20
+
+
+class DemoError(Exception):
+    """The demo cannot start; the message is the one line the developer reads."""
+
+
 def _demo(args: argparse.Namespace) -> int:
+    """The bot in demo mode with everything around it, as `make run` starts it.
+
+    Beside gunicorn (run here, as in `serve`) the demo starts two children: the project's fake
+    WeChat API server on loopback (port + 100) and `python -m bot scheduler`, whose sender
+    delivers the outbox to that fake. Outbound API bases are pointed at the fake before any
+    settings are read, so the web workers (the simulator asks the fake what a phone got) and
+    the scheduler agree, and the public demo keys never reach a real WeChat host. The children
+    stop when the demo does: SIGINT, SIGTERM or gunicorn exiting.
+    """
+    fake_port = args.port + FAKE_PORT_OFFSET
+    try:
+        if not 1 <= args.port <= 65535 - FAKE_PORT_OFFSET:
+            raise DemoError(
+                f"--port must be between 1 and {65535 - FAKE_PORT_OFFSET} (the fake WeChat API "
+                f"listens on port + {FAKE_PORT_OFFSET})"
+            )
+        _check_port_free(args.host, args.port, "the web server")
+        _check_port_free(LOOPBACK, fake_port, "the fake WeChat API (web port + 100)")
+    except DemoError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    fake_url = f"http://{LOOPBACK}:{fake_port}"
     os.environ["LIBBOT_DEMO"] = "1"
     os.environ.setdefault("LIBBOT_DATABASE", str(INSTANCE_DIR / "demo.sqlite3"))
+    os.environ["LIBBOT_WECHAT_API_BASE"] = fake_url
+    os.environ["LIBBOT_WORK_API_BASE"] = fake_url
     settings = Settings.from_env()
     _configure_logging(settings)
     _init_db(settings, demo_data=True)
-    base = f"http://{args.host}:{args.port}"
-    print(
-        "\n馆伴 demo is starting.\n"
-        f"  Simulator (chat in your browser): {base}/dev/chat\n"
-        f"  Terminal chat: .venv/bin/python -m bot chat --url {base}\n"
-        f"  公众号 callback: {base}/wechat/mp   WeCom callback: {base}/wechat/work\n"
-        "  Demo keys are public: never point a real 公众号 at demo mode.\n",
-        flush=True,
-    )
-    from bot.server import run_server
 
-    return run_server(args.host, args.port, args.workers, args.threads)
+    owner = os.getpid()
+    children: list[subprocess.Popen[str]] = []
+    # Until gunicorn installs its own handlers, SIGTERM must still reach the finally below.
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        _start_fake(fake_port, children)
+        children.append(_spawn([sys.executable, "-m", "bot", "scheduler"]))
+        base = f"http://{args.host}:{args.port}"
+        print(
+            "\n馆伴 demo is starting.\n"
+            f"  Simulator (chat in your browser): {base}/dev/chat\n"
+            f"  Terminal chat: .venv/bin/python -m bot chat --url {base}\n"
+            f"  公众号 callback: {base}/wechat/mp   WeCom callback: {base}/wechat/work\n"
+            f"  Fake WeChat API: {fake_url} (the scheduler sends pushed messages here)\n"
+            "  Demo keys are public: never point a real 公众号 at demo mode.\n",
+            flush=True,
+        )
+        from bot.server import run_server
+
+        return run_server(args.host, args.port, args.workers, args.threads)
+    except DemoError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        # gunicorn's workers are forks of this process, and a worker leaves through this
+        # frame too (SystemExit): only the process that started the children stops them.
+        # (Popen would not signal from a fork anyway, as they are not the worker's children.)
+        if os.getpid() == owner:
+            signal.signal(signal.SIGTERM, previous)
+            _stop_children(children)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _check_port_free(host: str, port: int, what: str) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As gunicorn and the fake bind: a port left in TIME_WAIT is free, one listened on is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise DemoError(
+                f"port {port} on {host} is taken ({error.strerror}); {what} needs it. "
+                "Stop what holds it, or choose another --port."
+            ) from None
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The children import the project as this process does, whatever the working directory.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def _spawn(command: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        command, env=_child_env(), text=True, preexec_fn=_die_with_parent(), **kwargs
+    )
+
+
+def _start_fake(port: int, children: list[subprocess.Popen[str]]) -> None:
+    """Start the fake WeChat API server (kept in `children` at once, so that a signal during
+    the wait still stops it); returns once it listens, which it says by printing its URL."""
+    process = _spawn(
+        [sys.executable, "-m", "bot.fake_wechat", "--host", LOOPBACK, "--port", str(port)],
+        stdout=subprocess.PIPE,
+    )
+    children.append(process)
+    assert process.stdout is not None
+    with process.stdout:
+        url = process.stdout.readline().strip()
+    if not url:
+        raise DemoError(f"the fake WeChat API did not start on {LOOPBACK}:{port} (see above)")
+
+
+def _stop_children(children: list[subprocess.Popen[str]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=CHILD_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.warning("pid %d did not stop in %d s: killed", child.pid, CHILD_STOP_SECONDS)
+            child.kill()
+            child.wait()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """Linux: a child gets SIGTERM when the demo dies, even by kill -9 (no orphans)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def arm() -> None:  # runs in the child between fork and exec
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:  # the demo died before the line above
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -6,11 +6,14 @@ installs chromium when it is missing).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import ROOT, delivery_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,9 +48,7 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture
-def phone(browser: Any, served_bot: Callable[..., str]) -> Iterator[tuple[Any, str]]:
-    url = served_bot("--workers", "2", demo="1")
+def open_phone(browser: Any) -> tuple[Any, Any, list[str]]:
     context = browser.new_context(
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
     )
@@ -55,7 +56,61 @@ def phone(browser: Any, served_bot: Callable[..., str]) -> Iterator[tuple[Any, s
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    return context, page, errors
+
+
+@pytest.fixture
+def phone(browser: Any, served_bot: Callable[..., str]) -> Iterator[tuple[Any, str]]:
+    url = served_bot("--workers", "2", demo="1")
+    context, page, errors = open_phone(browser)
     yield page, url
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+TEMPLATES = """
+[templates.seat_reminder]
+template_id = "TPL-SEAT-1"
+url = "https://lib.example.edu.cn/seats"
+keywords = { thing1 = "seat", time2 = "starts" }
+"""
+
+
+@pytest.fixture
+def phone_with_fake(
+    browser: Any, served_bot: Callable[..., str], fake_wechat: Any, tmp_path: Path
+) -> Iterator[tuple[Any, str, Any]]:
+    """The served demo sends to the fake WeChat API, as `make run` sets it up; the third
+    value plays the scheduler's sender (on the served bot's database)."""
+    from bot.sender import build_sender
+    from bot.services import build_services
+    from bot.settings import Settings
+
+    library = tmp_path / "library.toml"
+    library.write_text(
+        (ROOT / "config" / "library.example.toml").read_text(encoding="utf-8") + TEMPLATES,
+        encoding="utf-8",
+    )
+    url = served_bot(
+        "--workers",
+        "2",
+        demo="1",
+        wechat_api_base=fake_wechat.url,
+        work_api_base=fake_wechat.url,
+        library_config=str(library),
+    )
+    settings = Settings.from_env(
+        **delivery_settings(
+            tmp_path,
+            fake_wechat.url,
+            database=str(tmp_path / "served.sqlite3"),  # conftest's bot_env database
+            library_config=str(library),
+            mp_send_rate=0,
+        )
+    )
+    sender = build_sender(build_services(settings))
+    context, page, errors = open_phone(browser)
+    yield page, url, sender
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
@@ -131,3 +186,89 @@ def test_queued_message_is_pushed_into_the_chat(phone: tuple[Any, str], tmp_path
     pushed = page.locator("#log .msg.pushed .bubble")
     expect(pushed).to_contain_text("你预约的座位 A101 已确认", timeout=10_000)
     expect(pushed).to_contain_text("待发送")
+
+
+def test_pushed_messages_appear_as_the_phone_gets_them(
+    phone_with_fake: tuple[Any, str, Any], tmp_path: Path
+) -> None:
+    """Late replies and notices show up once the fake WeChat API received them: text, news,
+    template; one that cannot be delivered is shown grey with its reason."""
+    from playwright.sync_api import expect
+
+    from bot import outbox
+
+    page, url, sender = phone_with_fake
+    db = sender.services.db()
+    keys = iter(range(1, 100))
+
+    def queue(user: str, payload: dict[str, Any], kind: str = "late_reply") -> None:
+        outbox.enqueue(
+            db,
+            channel="mp",
+            recipient=user,
+            kind=kind,
+            payload=payload,
+            idempotency_key=f"browser:{next(keys)}",
+            now=sender.services.now(),
+        )
+
+    page.goto(url + "/dev/chat")
+    status = page.locator("#status")
+    pushed = page.locator("#log .msg.pushed .bubble")
+    # The reader writes first: the 48-hour window for customer-service messages opens.
+    page.locator("#text").fill("你好")
+    page.locator("#composer button[type=submit]").click()
+    expect(bot_bubbles(page)).to_have_count(1)
+    expect(status).to_be_hidden()
+
+    queue("oSimulatorReader", {"type": "text", "content": "座位 A101 已为你保留"})
+    expect(status).to_have_text("1 条推送等待发送…")  # queued: nothing reached the phone yet
+    expect(pushed).to_have_count(0)
+    sender.drain()
+    expect(pushed).to_have_count(1)
+    expect(pushed.first).to_contain_text("座位 A101 已为你保留")
+    expect(pushed.first.locator(".tag")).to_have_text(re.compile(r"^推送 · \d\d:\d\d$"))
+    expect(status).to_be_hidden()
+
+    news = {"title": "十一月新书", "description": "三楼东 · 42 种", "url": "https://lib.example"}
+    queue("oSimulatorReader", {"type": "news", "articles": [news]}, kind="notice")
+    sender.drain()
+    card = page.locator("#log .msg.pushed .news")
+    expect(card).to_have_count(1)
+    expect(card.locator(".title")).to_have_text("十一月新书")
+    expect(card.locator(".desc")).to_have_text("三楼东 · 42 种")
+    expect(card.locator("a")).to_have_attribute("href", "https://lib.example")
+
+    # Polls go on after both were drawn (the next queued row is seen): nothing is drawn twice.
+    queue("oSimulatorReader", {"type": "text", "content": "还有一条"})
+    expect(status).to_have_text("1 条推送等待发送…")
+    expect(pushed).to_have_count(2)
+    sender.drain()
+    expect(pushed).to_have_count(3)
+
+    # A reader who never wrote: a template message, and a notice that cannot reach them.
+    page.locator("#user").fill("oQuietReader")
+    queue(
+        "oQuietReader",
+        {"type": "text", "content": "座位提醒", "fields": {"seat": "A101", "starts": "10:15"}},
+        kind="seat_reminder",
+    )
+    queue("oQuietReader", {"type": "text", "content": "本周六闭馆"}, kind="notice")
+    sender.drain()
+    template = page.locator("#log .msg.pushed .template")
+    expect(template).to_have_count(1)
+    expect(template.locator(".field")).to_have_text(["thing1A101", "time210:15"])
+    expect(template.locator("a")).to_have_attribute("href", "https://lib.example.edu.cn/seats")
+    grey = page.locator("#log .msg.undelivered .bubble")
+    expect(grey).to_have_count(1)
+    expect(grey).to_contain_text("本周六闭馆")
+    expect(grey.locator(".reason")).to_contain_text("48-hour")
+    assert page.locator("#log .msg.system", has_text="出错").count() == 0
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    for bubble in (pushed.first, template, grey):
+        box = bubble.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+    shot = tmp_path / "devchat-pushed.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
