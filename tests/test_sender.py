@@ -456,3 +456,17 @@ def test_the_sender_keeps_the_channel_rate(tmp_path: Path, fake: FakeWeChat, clo
         queue(services, f"第{n}条", user=f"o{n}")
     assert sender.drain().sent == 11
     assert sum(ticker.slept) == pytest.approx(2.0)  # 10 gaps of 0.2 s
+
+
+@pytest.mark.parametrize(("code", "status"), [(81013, "undeliverable"), (45009, "queued")])
+def test_a_wecom_request_refused_whole_settles_every_row(
+    services: Services, sender: Sender, fake: FakeWeChat, code: int, status: str
+) -> None:
+    payload = {"type": "text", "content": "通知"}
+    ids = [queue(services, "", user=u, channel=WORK, payload=payload, key=u) for u in ("u1", "u2")]
+    fake.inject(path="/cgi-bin/message/send", errcode=code)
+    sender.drain()
+    assert [(row(services, i)["status"], row(services, i)["last_error_code"]) for i in ids] == [
+        (status, code)
+    ] * 2
+    assert fake.messages(channel=WORK) == []
