@@ -33,6 +33,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     _server_flags(serve, default_port=8000)
 
     commands.add_parser("scheduler", help="run timed jobs and the outbox sender (one at a time)")
+    create_staff = commands.add_parser("create-staff", help="create a staff console account")
+    create_staff.add_argument("username")
+    create_staff.add_argument("--role", choices=("admin", "staff", "counsellor"), default="staff")
+    create_staff.add_argument("--name", default="", help="display name")
+    create_staff.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
     menu = commands.add_parser("menu", help="the custom menus built from config/")
     menu.add_argument("action", choices=("push", "show"), help="push: create them at WeChat")
 
@@ -51,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _init_db(Settings.from_env(), demo_data=args.demo_data)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "create-staff":
+            return _create_staff(Settings.from_env(), args)
         if args.command == "scheduler":
             return _scheduler(Settings.from_env())
         if args.command == "menu":
@@ -108,6 +117,33 @@ def _serve(args: argparse.Namespace) -> int:
     _configure_logging(settings)
     _init_db(settings)
     return run_server(args.host, args.port, args.workers or settings.workers, args.threads)
+
+
+def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot import staff
+    from bot.clock import system_clock
+    from bot.db import connect
+
+    _init_db(settings)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the two passwords differ", file=sys.stderr)
+            return 2
+    db = connect(settings.database)
+    try:
+        account = staff.create(db, args.username, password, args.role, system_clock(), args.name)
+    except staff.StaffError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    print(f"created {account.role} account {account.username}; log in at /console/login")
+    return 0
 
 
 def _scheduler(settings: Settings) -> int:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from bot import action_server, webhook
+from bot.console import init_console
+from bot.console.api import error_response, is_api_request
 from bot.db import migrate
 from bot.pipeline import Pipeline
 from bot.router import Parser, Router
@@ -53,6 +57,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=settings.resolved_secret_key(),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_NAME="guanban_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         JSON_AS_ASCII=False,
     )
     app.config.update(config)
@@ -62,10 +70,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(webhook.blueprint)
     app.register_blueprint(action_server.blueprint)
+    exempt = [webhook.blueprint.name, action_server.blueprint.name]
     if settings.demo:
         from bot import devchat
 
         app.register_blueprint(devchat.blueprint)
+        exempt.append(devchat.blueprint.name)
+    init_console(app, exempt)
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
@@ -80,14 +91,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def too_large(_: RequestEntityTooLarge) -> Response:
         return Response(f"request body over {MAX_BODY} bytes\n", 413, mimetype="text/plain")
 
+    # Registered after the API (flask-smorest installs its own): one handler decides the
+    # shape — the API's JSON error under /api/, one plain line everywhere else.
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
+        if is_api_request():
+            return error_response(error)
+        if isinstance(error, CSRFError):
+            return Response("表单已过期，请刷新页面后重试。\n", 400, mimetype="text/plain")
         return Response(f"{error.name}\n", error.code or 500, mimetype="text/plain")
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         # Logged once with its traceback; the caller gets one line, never the traceback.
         log.exception("unhandled error")
+        if is_api_request():
+            return error_response(InternalServerError("internal error"))
         return Response("internal error\n", 500, mimetype="text/plain")
 
     return app

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlite_utils.migrations import Migrations
 
-from bot import inbox, outbox, tokens, users
+from bot import inbox, outbox, staff, tokens, users
 from handlers.base import Capability
 from intents import dialog_state, unrecognised
 
@@ -16,6 +16,7 @@ CORE_MIGRATIONS: tuple[Migrations, ...] = (
     dialog_state.migrations,
     outbox.migrations,
     tokens.migrations,
+    staff.migrations,
     unrecognised.migrations,
 )
 

@@ -168,6 +168,16 @@ class Settings:
             "Unset: only loopback callers are served."
         },
     )
+    cookie_secure: bool = field(
+        default=True,
+        metadata={
+            "doc": "Console cookies only over HTTPS (turn off only for a console on plain "
+            "http://localhost; demo mode turns it off)."
+        },
+    )
+    session_hours: int = field(
+        default=8, metadata={"doc": "Hours a console login lasts (a working day)."}
+    )
     demo: bool = field(
         default=False,
         metadata={
@@ -195,7 +205,9 @@ class Settings:
 
     def with_demo_defaults(self) -> Settings:
         missing = {k: v for k, v in DEMO_DEFAULTS.items() if not getattr(self, k)}
-        return replace(self, **missing)
+        # The demo's console runs on plain http://127.0.0.1: a Secure cookie would never
+        # come back.
+        return replace(self, **missing, cookie_secure=False)
 
     def validate(self) -> None:
         for name in ("mp_aes_key", "work_aes_key"):

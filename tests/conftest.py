@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -247,3 +248,62 @@ def delivery_settings(tmp_path: Path, fake_url: str, **overrides: Any) -> dict[s
         "work_api_base": fake_url,
         **overrides,
     }
+
+
+# -- the staff console and API ------------------------------------------------------------------
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+STAFF_PASSWORD = "correct-horse-battery"
+
+
+class Console:
+    """A browser-like client of the console: logs in, keeps the CSRF token, posts forms; and
+    an API client with bearer tokens."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.client = app.test_client()
+        self.token = ""
+
+    @property
+    def services(self) -> Any:
+        return self.app.extensions["guanban"].services
+
+    def add_staff(self, username: str, role: str = "staff", password: str = STAFF_PASSWORD) -> Any:
+        from bot import staff
+
+        return staff.create(self.services.db(), username, password, role, self.services.now())
+
+    def api_token(self, username: str) -> str:
+        from bot import staff
+
+        account = staff.by_username(self.services.db(), username)
+        assert account is not None
+        return staff.create_token(self.services.db(), account.id, "tests", self.services.now())[1]
+
+    def csrf(self, page: str = "/console/login") -> str:
+        found = CSRF_FIELD.search(self.client.get(page).get_data(as_text=True))
+        assert found, f"no CSRF token on {page}"
+        return found.group(1)
+
+    def login(self, username: str, password: str = STAFF_PASSWORD) -> Any:
+        response = self.post("/console/login", {"username": username, "password": password})
+        self.token = ""
+        return response
+
+    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """A form post with the session's CSRF token, as the page's form would send it."""
+        form = {"csrf_token": self.csrf(), **(data or {})}
+        return self.client.post(url, data=form, **kwargs)
+
+    def api(self, method: str, url: str, token: str | None = None, **kwargs: Any) -> Any:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.client.open(url, method=method, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def console(make_app: Callable[..., Any]) -> Console:
+    """A console on a fresh database, cookies allowed over the test client's plain http."""
+    return Console(make_app(cookie_secure=False))

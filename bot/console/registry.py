@@ -1,0 +1,56 @@
+"""How a capability adds itself to the staff console: one `Plugin` in PLUGINS.
+
+A plugin brings its server-rendered pages (a Flask blueprint under /console/), its API
+endpoints (a flask-smorest blueprint under /api/v1/, documented in the OpenAPI file from its
+schemas), its navigation entries and its dashboard cards. The shell (login, layout,
+dashboard, API tokens, accounts, audit log) never changes when a capability is added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint
+
+from bot.services import Services
+
+
+@dataclass(frozen=True)
+class Card:
+    """A dashboard card: a figure with a label, and optionally a small chart.
+
+    `series` is a list of (label, value) for a bar chart drawn as inline SVG (no script, no
+    CDN); `href` links the card to the page behind it."""
+
+    title: str
+    value: str
+    note: str = ""
+    series: Sequence[tuple[str, float]] = ()
+    href: str = ""
+    alert: bool = False
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+    roles: tuple[str, ...] = ()  # empty: every staff role
+
+
+@dataclass(frozen=True)
+class Plugin:
+    name: str
+    pages: Blueprint | None = None
+    api: Any = None  # a flask_smorest.Blueprint
+    nav: tuple[NavItem, ...] = ()
+    cards: tuple[Callable[[Services], Sequence[Card]], ...] = ()
+    roles: tuple[str, ...] = field(default=())  # who may use its pages and API (admin always)
+
+
+def plugins() -> tuple[Plugin, ...]:
+    """Every console plugin, in navigation order. A new capability adds one line here."""
+    from bot.console import accounts, tokens
+
+    return (tokens.PLUGIN, accounts.PLUGIN)
