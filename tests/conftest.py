@@ -27,6 +27,8 @@ from bot.protocol import Account
 from bot.values import MP, WORK
 
 ROOT = Path(__file__).resolve().parent.parent
+# The `browser` fixture (real Chromium) for every browser test.
+pytest_plugins = ("tests.browser_support",)
 
 TEST_KEYS = {
     "mp_token": "test-mp-token",
