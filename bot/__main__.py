@@ -195,6 +195,8 @@ def _demo(args: argparse.Namespace) -> int:
     the scheduler agree, and the public demo keys never reach a real WeChat host. The children
     stop when the demo does: SIGINT, SIGTERM or gunicorn exiting.
     """
+    from bot.demo import DEMO_STAFF
+
     fake_port = args.port + FAKE_PORT_OFFSET
     try:
         if not 1 <= args.port <= 65535 - FAKE_PORT_OFFSET:
@@ -230,6 +232,8 @@ def _demo(args: argparse.Namespace) -> int:
             f"  Terminal chat: .venv/bin/python -m bot chat --url {base}\n"
             f"  公众号 callback: {base}/wechat/mp   WeCom callback: {base}/wechat/work\n"
             f"  Fake WeChat API: {fake_url} (the scheduler sends pushed messages here)\n"
+            f"  Staff console: {base}/console/ (demo account {DEMO_STAFF[0]} / "
+            f"{DEMO_STAFF[1]}); API docs: {base}/api/v1/docs\n"
             "  Demo keys are public: never point a real 公众号 at demo mode.\n",
             flush=True,
         )

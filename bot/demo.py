@@ -1,4 +1,6 @@
-"""Demo data for `make run`: a few readers and tickets that look like a real library's."""
+"""Demo data for `make run`: readers, tickets, messages the bot did not understand and a
+staff account — enough that the console has something to show. Demo mode only: the staff
+password below is public."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ from datetime import timedelta
 
 from sqlite_utils import Database
 
-from bot import users
+from bot import staff, users
 from bot.clock import system_clock
 from bot.values import MP, WORK, Incoming
 from handlers import tickets
+from intents import unrecognised
+from intents.result import ParseResult
 
 READERS = (
     # channel, id, name, student number, college, grade, reader type
@@ -23,6 +27,26 @@ TICKETS = (
     (tickets.FEEDBACK, MP, "oDemoReader0001", "四楼文学阅览室晚上有点吵，希望管理员能提醒一下。"),
     (tickets.FEEDBACK, MP, "oDemoReader0002", "希望医学分馆能多买几本《格氏解剖学》第42版。"),
     (tickets.HANDOFF, WORK, "zhangls", "想预约下周三下午的研究室，带研究生讨论课题。"),
+)
+
+
+DEMO_STAFF = ("guanban", "guanban-demo", "admin", "演示馆员")
+
+UNRECOGNISED = (
+    # A reader's words the bot could not place, with its top guesses.
+    (
+        MP,
+        "oDemoReader0001",
+        "期末考试周图书馆会延长开放吗",
+        (("opening_hours", 0.41), ("out_of_scope", 0.3)),
+    ),
+    (MP, "oDemoReader0002", "能不能借一下充电宝", (("out_of_scope", 0.38), ("human", 0.2))),
+    (
+        MP,
+        "oDemoReader0003",
+        "四六级的真题在哪一层",
+        (("search_catalog", 0.36), ("opening_hours", 0.22)),
+    ),
 )
 
 
@@ -57,4 +81,11 @@ def seed(db: Database) -> int:
                 now=now - timedelta(hours=5),
                 due_in=timedelta(hours=24),
             )
+        for channel, user_id, text, guesses in UNRECOGNISED:
+            parse = ParseResult(text, guesses[0][0], guesses[0][1], (), guesses, ambiguous=True)
+            reason = unrecognised.AMBIGUOUS if guesses[0][0] != "out_of_scope" else "out_of_scope"
+            unrecognised.record(db, channel, user_id, parse, reason, now - timedelta(hours=2))
+    username, password, role, display_name = DEMO_STAFF
+    if staff.by_username(db, username) is None:
+        staff.create(db, username, password, role, now, display_name=display_name)
     return added
