@@ -117,7 +117,11 @@ def build_parser(settings: Settings) -> Parser:
     The trained model is loaded once per process (intents.classifier), however many apps."""
     from intents.nlu import NLU
 
-    nlu = NLU.load(Path(settings.model_dir), threshold=settings.nlu_threshold)
+    nlu = NLU.load(
+        Path(settings.model_dir),
+        threshold=settings.nlu_threshold,
+        labels_dir=Path(settings.labels_dir),
+    )
     if not settings.nlu_url:
         return nlu.parse
     from intents.remote import RasaParser

@@ -3,12 +3,17 @@
 1. Events: subscribe → welcome; unsubscribe → nothing; menu clicks → the key's intent;
    QR scans → the capability that claims the scene prefix.
 2. Text is parsed first, and a crisis signal wins over everything, an open form included.
-3. Global commands: 帮助/菜单, 取消/退出 (ends an active form), 转人工.
+3. 转人工; then a reader whose ban is in force is told why and until when, and nothing else
+   runs (crisis help and 转人工, with the question asked after it, always work; menu clicks
+   and scans are refused alike).
+   Then the other global commands: 帮助/菜单, 取消/退出 (ends an active form).
 4. An answer to "which of these did you mean?", if the bot just asked.
 5. The active form, unless the reader clearly changed the subject.
 6. The intent of the text — a follow-up such as 「那后天呢？」 keeps the last intent with the new
    entities; too unsure a guess asks which of the two best was meant; what is not understood
    is stored for staff (intents.unrecognised).
+
+Every text message is counted once in bot.stats under the intent it ended up as (see there).
 
 Actions are rasa-sdk Actions run in-process with a Tracker built from the stored dialog
 state; the events they return (SlotSet, ActiveLoop, ...) update that state. This is the one
@@ -24,14 +29,14 @@ import inspect
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import messages
+from bot import messages, stats, users
 from bot.errors import BUSY, UserFacingError
 from bot.services import Services
 from bot.values import Article, EmptyReply, Incoming, NewsReply, Reply, TextReply
@@ -80,6 +85,14 @@ def log_ref(secret: str, incoming: Incoming) -> str:
     return f"message={message} user={hash_user(secret, incoming.user_id)}"
 
 
+@dataclass
+class Outcome:
+    """What a text message ended up as, for bot.stats (set before its action runs, so a
+    failing action is still counted under its intent)."""
+
+    intent: str = stats.ERROR
+
+
 class Router:
     def __init__(
         self, services: Services, capabilities: Iterable[Capability], parser: Parser
@@ -119,6 +132,13 @@ class Router:
 
     def _handle_event(self, incoming: Incoming) -> Reply:
         event = incoming.event
+        if event in ("click", "scan", "scancode_push", "scancode_waitmsg") or (
+            event == "subscribe_scan" and self._scene_action(incoming.event_key)
+        ):
+            human = event == "click" and self.menu_keys.get(incoming.event_key) == "human"
+            refusal = None if human else self._banned(incoming, self.services.now())
+            if refusal is not None:
+                return refusal
         if event == "subscribe_scan" and self._scene_action(incoming.event_key):
             return self._run_scene(incoming)
         if event in ("subscribe", "subscribe_scan", "enter_agent"):
@@ -137,22 +157,38 @@ class Router:
         return EmptyReply()
 
     def _handle_text(self, incoming: Incoming) -> Reply:
+        outcome = Outcome()
+        try:
+            return self._route_text(incoming, outcome)
+        finally:
+            self._count(incoming, outcome.intent)
+
+    def _route_text(self, incoming: Incoming, outcome: Outcome) -> Reply:
         text = incoming.text.strip()
         if not text:
+            outcome.intent = stats.OUT_OF_SCOPE
             if incoming.kind == "voice":
                 return TextReply(messages.VOICE_UNRECOGNISED)
             return TextReply(messages.EMPTY_TEXT)
         now = self.services.now()
         parse = self.parser(text, now)
         if parse.intent == "crisis" and not parse.ambiguous:
+            outcome.intent = "crisis"
             return self._crisis(incoming, parse)
         command = TRAILING_PUNCTUATION.sub("", text)
+        if HUMAN_COMMAND.match(command):
+            outcome.intent = "human"
+            return self._run(ACTION_HUMAN, incoming, self._parse_of(incoming, "human"))
+        refusal = self._banned(incoming, now)
+        if refusal is not None and not self._in_handoff(incoming, now):
+            outcome.intent = stats.BANNED
+            return refusal
         if HELP_COMMAND.match(command):
+            outcome.intent = "help"
             return self._run(ACTION_HELP, incoming, self._parse_of(incoming, "help"))
         if CANCEL_COMMAND.match(command):
+            outcome.intent = stats.CANCEL
             return self._cancel(incoming, now)
-        if HUMAN_COMMAND.match(command):
-            return self._run(ACTION_HUMAN, incoming, self._parse_of(incoming, "human"))
         state = self._load_state(incoming, now)
         choice = state.slots.pop(PENDING_CHOICE, None)
         if choice:
@@ -161,16 +197,24 @@ class Router:
         if state.active_form in self.forms:
             form_action = self.forms[state.active_form]
             if not self._changes_subject(form_action, incoming, parse, state):
+                outcome.intent = form_action.removeprefix("action_")
                 return self._run(form_action, incoming, parse, state)
             note = messages.LEFT_FORM.format(label=label(form_action.removeprefix("action_")))
             state = DialogState(incoming.sender_id, last_intent=state.last_intent)
-        return _with_note(note, self._answer_intent(incoming, self._follow_up(parse, state), state))
+        reply = self._answer_intent(incoming, self._follow_up(parse, state), state, outcome)
+        return _with_note(note, reply)
 
-    def _answer_intent(self, incoming: Incoming, parse: ParseResult, state: DialogState) -> Reply:
+    def _answer_intent(
+        self, incoming: Incoming, parse: ParseResult, state: DialogState, outcome: Outcome
+    ) -> Reply:
         now = self.services.now()
         if parse.ambiguous:
-            return self._ask_which(incoming, parse, state)
+            return self._ask_which(incoming, parse, state, outcome)
         action = f"action_{parse.intent}"
+        understood = action in self.actions or (
+            parse.intent in INTENTS and parse.intent != "out_of_scope"
+        )
+        outcome.intent = parse.intent if understood else stats.OUT_OF_SCOPE
         if action in self.actions:
             return self._run(action, incoming, parse, state)
         state.last_intent = parse.intent
@@ -183,6 +227,23 @@ class Router:
             return TextReply(messages.COMING_SOON.format(label=label(parse.intent)))
         self._remember_unrecognised(incoming, parse, unrecognised.OUT_OF_SCOPE)
         return TextReply(messages.NOT_UNDERSTOOD)
+
+    def _banned(self, incoming: Incoming, now: datetime) -> Reply | None:
+        """The one sentence for a reader whose ban is in force, else None."""
+        ban = users.banned(self.services.db(), incoming.channel, incoming.user_id, now)
+        return None if ban is None else TextReply(users.ban_notice(ban, now))
+
+    def _in_handoff(self, incoming: Incoming, now: datetime) -> bool:
+        """Whether the reader is telling the librarian their question after 转人工."""
+        active_form = self._load_state(incoming, now).active_form
+        return bool(active_form) and self.forms.get(active_form or "") == ACTION_HUMAN
+
+    def _count(self, incoming: Incoming, intent: str) -> None:
+        try:
+            stats.record(self.services.db(), incoming.channel, intent, self.services.now())
+        except Exception:
+            # Statistics never cost a reader their answer; the failure is logged once.
+            log.exception("could not count a message: %s", log_ref(self.log_secret, incoming))
 
     def _crisis(self, incoming: Incoming, parse: ParseResult) -> Reply:
         # Before commands and forms: whatever the reader was doing, this comes first.
@@ -226,7 +287,9 @@ class Router:
         kept = [e for e in state.slots.get(CONTEXT) or [] if e.get("entity") not in new]
         return replace(parse, intent=last, ambiguous=False, entities=(*kept, *parse.entities))
 
-    def _ask_which(self, incoming: Incoming, parse: ParseResult, state: DialogState) -> Reply:
+    def _ask_which(
+        self, incoming: Incoming, parse: ParseResult, state: DialogState, outcome: Outcome
+    ) -> Reply:
         best = parse.ranking[0][0] if parse.ranking else parse.intent
         options = [name for name, _ in parse.ranking[:2] if name not in NOT_OFFERED]
         options = [name for name in options if name in INTENTS]
@@ -236,9 +299,10 @@ class Router:
             # The best guess is "none of ours": offering a distant second would be noise.
             intent = "out_of_scope" if best == "crisis" else parse.intent
             reply = self._answer_intent(
-                incoming, replace(parse, intent=intent, ambiguous=False), state
+                incoming, replace(parse, intent=intent, ambiguous=False), state, outcome
             )
             return _with_note(care.strip(), reply)
+        outcome.intent = stats.AMBIGUOUS
         row = self._remember_unrecognised(incoming, parse, unrecognised.AMBIGUOUS)
         state.last_intent = None
         state.slots[PENDING_CHOICE] = {

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlite_utils.migrations import Migrations
 
-from bot import inbox, outbox, staff, tokens, users
+from bot import inbox, outbox, staff, stats, tokens, users
 from handlers.base import Capability
 from intents import dialog_state, unrecognised
 
@@ -18,6 +18,7 @@ CORE_MIGRATIONS: tuple[Migrations, ...] = (
     tokens.migrations,
     staff.migrations,
     unrecognised.migrations,
+    stats.migrations,
 )
 
 

@@ -139,6 +139,13 @@ class Settings:
             "missing, about 8 s)."
         },
     )
+    labels_dir: str = field(
+        default=str(PROJECT_ROOT / "intents" / "data" / "labelled"),
+        metadata={
+            "doc": "Where staff labels are exported as training data (one <intent>.txt per "
+            "intent); `python -m intents train` reads it."
+        },
+    )
     nlu_threshold: float = field(
         default=0.45,
         metadata={"doc": "Below this confidence the bot asks which of two intents was meant."},

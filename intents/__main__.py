@@ -1,8 +1,9 @@
-"""`python -m intents parse | eval | train`.
+"""`python -m intents parse | eval | train | export-labels`.
 
 parse [--now ISO] [--jsonl] [TEXT]  print the parse in Rasa NLU's JSON shape
 eval FILE [--now ISO]                per-intent precision/recall/F1, entities, confusions
 train                                train (or reuse) the cached model and say how it went
+export-labels                        write staff labels (LIBBOT_DATABASE) into LIBBOT_LABELS_DIR
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.clock import TZ, system_clock
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from intents.evaluate import evaluate, format_report
 from intents.nlu import NLU
 
@@ -44,13 +45,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("file", type=Path)
     check.add_argument("--now", default=TEST_SET_NOW, help=f"anchor (default {TEST_SET_NOW})")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
-    commands.add_parser("train", help="train the model (cached in LIBBOT_MODEL_DIR)")
+    commands.add_parser(
+        "train",
+        help="train the model on the data and LIBBOT_LABELS_DIR (cached in LIBBOT_MODEL_DIR)",
+    )
+    commands.add_parser(
+        "export-labels", help="write the staff labels in LIBBOT_DATABASE into LIBBOT_LABELS_DIR"
+    )
     args = parser.parse_args(argv)
 
-    cache_dir = Path(Settings.from_env().model_dir)
-    nlu = NLU.load(cache_dir)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.command == "export-labels":
+        return _export_labels(settings)
+    cache_dir, labels_dir = Path(settings.model_dir), Path(settings.labels_dir)
+    nlu = NLU.load(cache_dir, labels_dir=labels_dir)
     if args.command == "train":
-        print(f"model trained on {len(nlu.classifier.intents)} intents, cached in {cache_dir}")
+        print(
+            f"model trained on {len(nlu.classifier.intents)} intents, cached in {cache_dir} "
+            f"(staff labels from {labels_dir})"
+        )
         return 0
     if args.command == "parse":
         now = _now(args.now)
@@ -65,6 +82,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     report = evaluate(nlu, args.file, _now(args.now))
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _export_labels(settings: Settings) -> int:
+    from bot.db import connect, migrate
+    from intents import unrecognised
+
+    database = Path(settings.database)
+    if not database.exists():
+        print(f"error: no database at {database} (LIBBOT_DATABASE)", file=sys.stderr)
+        return 2
+    migrate(database, [unrecognised.migrations])  # an older database gains the review columns
+    db = connect(database)
+    try:
+        result = unrecognised.export(db, Path(settings.labels_dir), system_clock())
+    except OSError as error:
+        print(f"error: cannot write {settings.labels_dir}: {error}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    for intent, added in sorted(result.written.items()):
+        print(f"{intent}\t+{added}")
+    for intent, taken in sorted(result.removed.items()):
+        print(f"{intent}\t-{taken}")
+    print(
+        f"{result.rows} labelled messages exported, {result.total} new examples written, "
+        f"{sum(result.removed.values())} withdrawn, {result.skipped} skipped (empty or over "
+        f"{unrecognised.EXAMPLE_MAX} characters) in {result.folder}"
+    )
+    if result.total or result.removed:
+        print("run `python -m intents train` (then restart the bot) to learn from them")
     return 0
 
 

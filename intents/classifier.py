@@ -135,10 +135,14 @@ _loaded: dict[str, IntentClassifier] = {}
 _loading = threading.Lock()
 
 
-def load_or_train(cache_dir: Path | None = None) -> IntentClassifier:
-    """The classifier for the current training data: this process's copy, else the disk
-    cache, else trained now (and cached, when `cache_dir` is given and writable)."""
-    examples = load_examples(TRAIN_DIR, LABELLED_DIR)
+def load_or_train(
+    cache_dir: Path | None = None, labels_dir: Path | None = None
+) -> IntentClassifier:
+    """The classifier for the current training data — `intents/data/train` and the staff
+    labels in `labels_dir` (LIBBOT_LABELS_DIR; default LABELLED_DIR): this process's copy,
+    else the disk cache, else trained now (and cached, when `cache_dir` is given and
+    writable). New labels change the data's fingerprint, hence the model."""
+    examples = load_examples(TRAIN_DIR, labels_dir or LABELLED_DIR)
     key = data_fingerprint(examples)
     with _loading:
         classifier = _loaded.get(key)

@@ -27,8 +27,13 @@ class NLU:
     threshold: float = DEFAULT_THRESHOLD
 
     @classmethod
-    def load(cls, cache_dir: Path | None = None, threshold: float = DEFAULT_THRESHOLD) -> NLU:
-        return cls(load_or_train(cache_dir), threshold)
+    def load(
+        cls,
+        cache_dir: Path | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        labels_dir: Path | None = None,
+    ) -> NLU:
+        return cls(load_or_train(cache_dir, labels_dir), threshold)
 
     def parse(self, text: str, now: datetime) -> ParseResult:
         text = text.strip()

@@ -51,6 +51,13 @@ class Plugin:
 
 def plugins() -> tuple[Plugin, ...]:
     """Every console plugin, in navigation order. A new capability adds one line here."""
-    from bot.console import accounts, tokens
+    from bot.console import accounts, dashboard, readers, tickets, tokens, unrecognised
 
-    return (tokens.PLUGIN, accounts.PLUGIN)
+    return (
+        dashboard.PLUGIN,
+        tickets.PLUGIN,
+        readers.PLUGIN,
+        tokens.PLUGIN,
+        accounts.PLUGIN,
+        unrecognised.PLUGIN,
+    )
