@@ -40,6 +40,7 @@ from bot import messages, stats, users
 from bot.errors import BUSY, UserFacingError
 from bot.services import Services
 from bot.values import Article, EmptyReply, Incoming, NewsReply, Reply, TextReply
+from handlers import tickets
 from handlers.base import Capability, LibraryAction
 from handlers.forms import FormAction
 from intents import dialog_state, unrecognised
@@ -180,7 +181,7 @@ class Router:
             outcome.intent = "human"
             return self._run(ACTION_HUMAN, incoming, self._parse_of(incoming, "human"))
         refusal = self._banned(incoming, now)
-        if refusal is not None and not self._in_handoff(incoming, now):
+        if refusal is not None and not self._ban_paused(incoming, now):
             outcome.intent = stats.BANNED
             return refusal
         if HELP_COMMAND.match(command):
@@ -233,10 +234,14 @@ class Router:
         ban = users.banned(self.services.db(), incoming.channel, incoming.user_id, now)
         return None if ban is None else TextReply(users.ban_notice(ban, now))
 
-    def _in_handoff(self, incoming: Incoming, now: datetime) -> bool:
-        """Whether the reader is telling the librarian their question after 转人工."""
+    def _ban_paused(self, incoming: Incoming, now: datetime) -> bool:
+        """A ban does not silence a reader telling the librarian their question after 转人工,
+        nor one whose crisis hand-off is still open: the crisis answer invites them to go on
+        talking, and it must stay true until a librarian has closed that ticket."""
         active_form = self._load_state(incoming, now).active_form
-        return bool(active_form) and self.forms.get(active_form or "") == ACTION_HUMAN
+        if active_form and self.forms.get(active_form) == ACTION_HUMAN:
+            return True
+        return tickets.open_crisis(self.services.db(), incoming.channel, incoming.user_id)
 
     def _count(self, incoming: Incoming, intent: str) -> None:
         try:

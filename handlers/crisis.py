@@ -25,7 +25,7 @@ DEFAULT_HOTLINES = (
     ("希望24热线", "400-161-9995"),
 )
 URGENT_WITHIN = timedelta(hours=1)
-TICKET_PREFIX = "【紧急·危机信号】"
+TICKET_PREFIX = tickets.CRISIS_PREFIX  # how staff see it first, in red
 
 OPENING = "谢谢你愿意告诉我。你现在的感受很重要，你不是一个人在面对。"
 TALK_NOW = "现在就可以和专业的人聊聊（免费、保密）："

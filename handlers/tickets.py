@@ -206,6 +206,16 @@ def is_crisis(ticket: dict[str, Any]) -> bool:
     return ticket["kind"] == HANDOFF and str(ticket["text"]).startswith(CRISIS_PREFIX)
 
 
+def open_crisis(db: Database, channel: str, user_id: str) -> bool:
+    """Whether this reader has a crisis hand-off that no librarian has closed yet."""
+    row = db.execute(
+        "SELECT 1 FROM tickets WHERE channel = ? AND user_id = ? AND kind = ? AND status = 'open' "
+        "AND substr(text, 1, ?) = ? LIMIT 1",
+        [channel, user_id, HANDOFF, len(CRISIS_PREFIX), CRISIS_PREFIX],
+    ).fetchone()
+    return row is not None
+
+
 def is_overdue(ticket: dict[str, Any], now: datetime) -> bool:
     return ticket["status"] == "open" and datetime.fromisoformat(ticket["due_at"]) < now
 

@@ -436,6 +436,12 @@ def test_crisis_help_and_the_human_command_always_work_for_a_banned_reader(
     # (The crisis ticket is still open: 转人工 within the hour adds to it.)
     [(text,)] = rows(tmp_path, "SELECT text FROM tickets WHERE ref = ?", ref)
     assert text.endswith("我不想活了\n为什么我被停用了")
+    # While that crisis hand-off is open the ban is paused: the crisis answer invited the
+    # reader to go on talking. Once a librarian closes it, the ban holds again.
+    assert chat("你好").startswith("你好")
+    from handlers import tickets
+
+    tickets.close(known_reader.services.db(), ref, "ann", known_reader.services.now())
     assert chat("你好").startswith("抱歉，你暂时无法使用馆伴的服务")
 
 
