@@ -64,3 +64,18 @@ def open_page(browser: Any, viewport: dict[str, int] = LAPTOP) -> tuple[Any, Any
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     return context, page, errors
+
+
+def reader_writes(url: str, peer: Any, user: str, text: str) -> str:
+    """A reader writes to a served bot through its signed 公众号 webhook; returns the answer."""
+    import requests
+
+    callback = peer.text(user, text)
+    response = requests.post(
+        url + callback.url_path,
+        data=callback.body.encode(),
+        headers={"Content-Type": "text/xml"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    return str(peer.read_reply(response.text)["Content"])

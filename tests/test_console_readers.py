@@ -185,7 +185,7 @@ def test_the_profile_shows_the_reader_and_their_history(known_reader: Console) -
         "asdfgh",
         "没听懂",
         "座位 A101 已为你保留",
-        "排队中",
+        "待发送",
         "本周六闭馆",
         "无法送达",
     ]:

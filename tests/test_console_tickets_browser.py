@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from bot.callback_client import WeChatPeer
-from tests.browser_support import BROWSER_MARKS, PHONE, open_page
+from tests.browser_support import BROWSER_MARKS, PHONE, open_page, reader_writes
 from tests.conftest import DELIVERY_KEYS, STAFF_PASSWORD, delivery_settings
 
 pytestmark = BROWSER_MARKS
@@ -55,16 +54,7 @@ def served(
 
 
 def say(url: str, peer: WeChatPeer, text: str) -> str:
-    """The reader writes through the signed 公众号 webhook; returns the bot's answer."""
-    callback = peer.text(READER, text)
-    response = requests.post(
-        url + callback.url_path,
-        data=callback.body.encode(),
-        headers={"Content-Type": "text/xml"},
-        timeout=30,
-    )
-    assert response.status_code == 200
-    return peer.read_reply(response.text)["Content"]
+    return reader_writes(url, peer, READER, text)
 
 
 def reader_asks(url: str, peer: WeChatPeer, question: str) -> str:

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from bot.callback_client import WeChatPeer
 from bot.db import connect
 from intents import unrecognised
 from intents.result import ParseResult
-from tests.browser_support import BROWSER_MARKS, open_page
+from tests.browser_support import BROWSER_MARKS, open_page, reader_writes
 from tests.conftest import STAFF_PASSWORD
 
 pytestmark = BROWSER_MARKS
@@ -49,15 +48,7 @@ def served(served_bot: Callable[..., str], tmp_path: Path) -> Iterator[tuple[str
 
 
 def reader_says(url: str, peer: WeChatPeer, text: str) -> str:
-    callback = peer.text(READER, text)
-    response = requests.post(
-        url + callback.url_path,
-        data=callback.body.encode(),
-        headers={"Content-Type": "text/xml"},
-        timeout=30,
-    )
-    assert response.status_code == 200
-    return peer.read_reply(response.text)["Content"]
+    return reader_writes(url, peer, READER, text)
 
 
 def log_in(page: Any, url: str) -> None:

@@ -21,7 +21,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 
 from bot import stats, users
 from bot.clock import TZ, isoformat
-from bot.console import auth
+from bot.console import auth, words
 from bot.console.registry import Card, Plugin
 from bot.services import Services
 from intents.catalogue import label
@@ -34,7 +34,6 @@ RECENT_DAYS = 7
 TOP_INTENTS = 5
 ALERT_SHARE = 0.20  # above this share of not-understood messages the card turns red
 UNRECOGNISED_PAGE = "/console/unrecognised/"
-CHANNEL_LABELS = {"mp": "公众号", "work": "企业微信"}
 
 
 # -- service functions shared by cards and API ---------------------------------------------------
@@ -92,7 +91,7 @@ def cards(services: Services) -> list[Card]:
     missed = figures["not_understood"]
     subscribers = figures["subscribers"]
     channels = " · ".join(
-        f"{CHANNEL_LABELS.get(channel, channel)} {count}"
+        f"{words.CHANNELS.get(channel, channel)} {count}"
         for channel, count in subscribers["by_channel"].items()
     )
     return [

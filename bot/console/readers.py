@@ -31,7 +31,7 @@ from werkzeug.exceptions import UnprocessableEntity
 from bot import users
 from bot.channels import WINDOW
 from bot.clock import TZ, isoformat
-from bot.console import auth
+from bot.console import auth, words
 from bot.console.api import PageArgs, offset, page_of, paginate
 from bot.console.registry import NavItem, Plugin
 from bot.values import CHANNELS, MP
@@ -42,19 +42,9 @@ api = ApiBlueprint("api_readers", __name__, description="Readers: search, profil
 EDITORS = ("staff",)  # and admin, always; counsellors may look but not change
 PER_PAGE = 20
 HISTORY_LIMIT = 50
-CHANNEL_LABELS = {"mp": "公众号", "work": "企业微信"}
 ROLE_LABELS = {"reader": "读者", "staff": "馆员", "admin": "管理员", "counsellor": "阅读疗法馆员"}
 READER_TYPE_LABELS = {"student": "学生", "teacher": "教职工"}
-TICKET_KINDS = {"feedback": "意见反馈", "handoff": "转人工"}
-TICKET_STATUSES = {"open": "待处理", "closed": "已关闭"}
 UNRECOGNISED_REASONS = {"out_of_scope": "没听懂", "ambiguous": "没把握，追问了"}
-OUTBOX_STATUSES = {
-    "queued": "排队中",
-    "sending": "发送中",
-    "sent": "已送达",
-    "failed": "失败",
-    "undeliverable": "无法送达",
-}
 
 
 class Invalid(Exception):
@@ -283,7 +273,7 @@ def index() -> str:
         q=query,
         page=page,
         per_page=PER_PAGE,
-        channels=CHANNEL_LABELS,
+        channels=words.CHANNELS,
         role_labels=ROLE_LABELS,
     )
 
@@ -308,13 +298,13 @@ def profile(channel: str, user_id: str) -> str:
         now_local=f"{now.astimezone(TZ):%Y-%m-%dT%H:%M}",
         roles=users.ROLES,
         max_reason=users.MAX_BAN_REASON,
-        channels=CHANNEL_LABELS,
+        channels=words.CHANNELS,
         role_labels=ROLE_LABELS,
         reader_types=READER_TYPE_LABELS,
-        ticket_kinds=TICKET_KINDS,
-        ticket_statuses=TICKET_STATUSES,
+        ticket_kinds=words.TICKET_KINDS,
+        ticket_statuses=words.TICKET_STATUSES,
         reasons=UNRECOGNISED_REASONS,
-        outbox_statuses=OUTBOX_STATUSES,
+        outbox_statuses=words.OUTBOX_STATUSES,
     )
 
 

@@ -24,7 +24,7 @@ from flask import (
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest import abort as api_abort
 
-from bot.console import auth
+from bot.console import auth, words
 from bot.console.api import PageArgs, offset, page_of, paginate
 from bot.console.registry import Card, NavItem, Plugin
 from bot.services import Services
@@ -37,16 +37,6 @@ api = ApiBlueprint(
 )
 
 PER_PAGE = 30
-KIND_NAMES = {tickets.FEEDBACK: "反馈", tickets.HANDOFF: "转人工"}
-STATUS_NAMES = {"open": "处理中", "closed": "已关闭"}
-CHANNEL_NAMES = {"mp": "公众号", "work": "企业微信"}
-DELIVERY_NAMES = {
-    "queued": "待发送",
-    "sending": "发送中",
-    "sent": "已发出",
-    "failed": "发送失败",
-    "undeliverable": "无法送达",
-}
 
 
 # -- service functions shared by pages and API ---------------------------------------------------
@@ -215,8 +205,8 @@ def _render_list(filters: Filters, page: int, status: int = 200) -> tuple[str, i
         staff_names=tickets.active_staff(services.db()),
         page_url=lambda n: url_for("tickets.index", **(request.args.to_dict() | {"page": n})),
         now=services.now(),
-        kinds=KIND_NAMES,
-        statuses=STATUS_NAMES,
+        kinds=words.TICKET_KINDS,
+        statuses=words.TICKET_STATUSES,
         overdue_by=overdue_by,
         due_in=due_in,
         when=when,
@@ -245,10 +235,10 @@ def _render_detail(ticket: dict[str, Any], draft: str = "", status: int = 200) -
         staff_names=tickets.active_staff(services.db()),
         due_value=due.strftime("%Y-%m-%dT%H:%M"),
         now=services.now(),
-        kinds=KIND_NAMES,
-        statuses=STATUS_NAMES,
-        channels=CHANNEL_NAMES,
-        deliveries=DELIVERY_NAMES,
+        kinds=words.TICKET_KINDS,
+        statuses=words.TICKET_STATUSES,
+        channels=words.CHANNELS,
+        deliveries=words.OUTBOX_STATUSES,
         max_reply=tickets.MAX_REPLY,
         overdue_by=overdue_by,
         due_in=due_in,
