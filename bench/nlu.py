@@ -21,7 +21,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.machine import machine  # noqa: E402
 
 TEST_SET = ROOT / "intents" / "data" / "test.jsonl"
 # The test set's fixed moment (dates such as 明天 are resolved against it).
@@ -180,29 +181,15 @@ def parse_latency(cache_dir: Path, min_parses: int) -> dict[str, Any]:
 # -- reporting ---------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+def machine_with_versions() -> dict[str, Any]:
+    """The machine, with the libraries that set a parse's speed and the load it ran under."""
     versions = {}
     for package in ("sklearn", "numpy", "scipy"):
         try:
             versions[package] = __import__(package).__version__
         except ImportError:
             versions[package] = "-"
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": model or platform.processor(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        **versions,
-    }
+    return machine(load_average=[round(x, 2) for x in os.getloadavg()], **versions)
 
 
 def verdicts(start: dict[str, Any], parse: dict[str, Any]) -> dict[str, bool]:
@@ -269,7 +256,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    info = machine()
+    info = machine_with_versions()
     print(
         f"NLU benchmark: {info['nproc']} CPU(s) ({info['cpu']}), Python {info['python']}, "
         f"scikit-learn {info['sklearn']}, numpy {info['numpy']}, scipy {info['scipy']}; "

@@ -22,7 +22,6 @@ import itertools
 import json
 import math
 import os
-import platform
 import re
 import signal
 import subprocess
@@ -34,12 +33,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.machine import machine  # noqa: E402
 from bot.callback_client import Callback, WeChatPeer  # noqa: E402
 from bot.messages import HOLDING  # noqa: E402
 from bot.protocol import Account, ProtocolError  # noqa: E402
@@ -355,23 +354,6 @@ def warm_up(server: Server, peer: WeChatPeer, n: int) -> None:
 
 
 # -- reporting ---------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": model or platform.processor(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 def print_header() -> None:
