@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rasa_sdk import Action, Tracker
@@ -53,6 +54,23 @@ def reader_of(tracker: Tracker) -> tuple[str, str]:
 def entity_value(tracker: Tracker, name: str) -> Any:
     """The first value of entity `name` in the latest message, or None."""
     return next(tracker.get_latest_entity_values(name), None)
+
+
+def as_date(value: Any) -> date | None:
+    """A `date` entity or slot value ("YYYY-MM-DD") as a date; None when absent or not one
+    (a Rasa server of the library's own may send other shapes)."""
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def as_time(value: Any) -> time | None:
+    """A `start_time`/`end_time` value ("HH:MM") as a time; None when absent or not one."""
+    try:
+        return time.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

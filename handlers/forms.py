@@ -21,14 +21,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, time
 from typing import Any, ClassVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from handlers.base import Events, LibraryAction
+from handlers.base import Events, LibraryAction, as_date, as_time
 from handlers.hours_text import day_label
 
 REQUESTED = "requested_slot"
@@ -221,7 +220,7 @@ END_BEFORE_START = "结束时间要晚于开始时间哦（{start} 开始），�
 
 def open_day(action: FormAction, value: Any, slots: Mapping[str, Any]) -> str | None:
     """A date that is today or later and on which the library opens."""
-    day = _as_date(value)
+    day = as_date(value)
     if day is None:
         return "没看懂这个日期，可以说「明天」「周四」或「12月1日」～"
     today = action.services.now().date()
@@ -238,14 +237,14 @@ def open_day(action: FormAction, value: Any, slots: Mapping[str, Any]) -> str | 
 def within_opening_hours(action: FormAction, value: Any, slots: Mapping[str, Any]) -> str | None:
     """A start or end time inside the library's hours on the chosen date (if known), and an
     end after the start."""
-    moment = _as_time(value)
+    moment = as_time(value)
     if moment is None:
         return "没看懂这个时间，可以说「下午三点」或「15:30」～"
-    start = _as_time(slots.get("start_time"))
-    end = _as_time(slots.get("end_time"))
+    start = as_time(slots.get("start_time"))
+    end = as_time(slots.get("end_time"))
     if start is not None and end is not None and end <= start:
         return END_BEFORE_START.format(start=f"{start:%H:%M}")
-    day = _as_date(slots.get("date"))
+    day = as_date(slots.get("date"))
     if day is None:
         return None
     now = action.services.now()
@@ -265,17 +264,3 @@ def within_opening_hours(action: FormAction, value: Any, slots: Mapping[str, Any
         opens=f"{hours.opens:%H:%M}",
         closes=f"{hours.closes:%H:%M}",
     )
-
-
-def _as_date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _as_time(value: Any) -> time | None:
-    try:
-        return time.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None

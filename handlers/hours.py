@@ -6,14 +6,13 @@ and public holidays; this action only chooses what to say.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from handlers import hours_text
-from handlers.base import Capability, Events, LibraryAction, entity_value
+from handlers.base import Capability, Events, LibraryAction, as_date, entity_value
 
 WEEK_TITLE = "近7天开放时间："
 
@@ -27,7 +26,7 @@ class ActionOpeningHours(LibraryAction):
         calendar = self.services.calendar
         now = self.services.now()
         today = now.date()
-        asked = _asked_date(entity_value(tracker, "date"))
+        asked = as_date(entity_value(tracker, "date"))
         if asked is not None and asked != today:
             dispatcher.utter_message(text=hours_text.describe_day(calendar.hours_on(asked), today))
             return []
@@ -39,15 +38,6 @@ class ActionOpeningHours(LibraryAction):
         ]
         dispatcher.utter_message(text="\n".join(lines))
         return []
-
-
-def _asked_date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
 
 
 CAPABILITY = Capability(
