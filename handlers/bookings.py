@@ -26,6 +26,8 @@ from sqlite_utils.migrations import Migrations
 
 from bot.clock import TZ, isoformat
 from bot.db import write_transaction
+from handlers.forms import CLOSED_DAY, OUTSIDE_HOURS
+from handlers.hours_text import day_label, hm
 from handlers.library_calendar import LibraryCalendar
 from handlers.spaces import TYPE_NAMES, Rules, Space, Spaces
 
@@ -155,17 +157,6 @@ def at(day: date, moment: time) -> datetime:
     return datetime.combine(day, moment, tzinfo=TZ)
 
 
-def hm(moment: time) -> str:
-    return f"{moment:%H:%M}"
-
-
-def day_words(day: date, today: date) -> str:
-    offset = (day - today).days
-    names = {0: "今天", 1: "明天", 2: "后天"}
-    weekday = "一二三四五六日"[day.weekday()]
-    return f"{names.get(offset, '')}{day.month}月{day.day}日（周{weekday}）"
-
-
 # -- the rules -----------------------------------------------------------------------------------
 
 
@@ -201,7 +192,7 @@ def check_rules(
         raise BookingError(f"{name}最多可以提前 {rules.days_ahead} 天预约。", "too_far")
     if wish.day == last and rules.days_ahead > 0 and now.time() < rules.release_time:
         raise BookingError(
-            f"{day_words(wish.day, today)}的{name}每天 {hm(rules.release_time)} "
+            f"{day_label(wish.day, today)}的{name}每天 {hm(rules.release_time)} "
             "开放预约，到时再来哦～",
             "too_early",
         )
@@ -219,11 +210,12 @@ def check_rules(
     hours = calendar.hours_on(wish.day)
     if not hours.is_open or hours.opens is None or hours.closes is None:
         why = f"（{hours.note}）" if hours.note else ""
-        raise BookingError(f"{day_words(wish.day, today)}图书馆闭馆{why}，换一天吧～", "closed")
+        raise BookingError(CLOSED_DAY.format(day=day_label(wish.day, today), why=why), "closed")
     if wish.start < hours.opens or wish.end > hours.closes:
         raise BookingError(
-            f"{day_words(wish.day, today)}开放时间是 {hm(hours.opens)}–{hm(hours.closes)}，"
-            "请选这个时间内的时段～",
+            OUTSIDE_HOURS.format(
+                day=day_label(wish.day, today), opens=hm(hours.opens), closes=hm(hours.closes)
+            ),
             "outside_hours",
         )
     taken = _count(db, reader, wish.space_type, wish.day, wish.day)
@@ -361,7 +353,7 @@ def book(
 
 def _none_free(wish: Wish, now: datetime) -> str:
     name = TYPE_NAMES[wish.space_type]
-    return f"{day_words(wish.day, now.date())} {hm(wish.start)}–{hm(wish.end)} 的{name}已经约满了。"
+    return f"{day_label(wish.day, now.date())} {hm(wish.start)}–{hm(wish.end)} 的{name}已经约满了。"
 
 
 class _Taken(Exception):
@@ -377,47 +369,43 @@ def _insert(
 ) -> dict[str, Any]:
     day = wish.day.isoformat()
     span = units(wish.start, wish.end)
-    try:
-        with write_transaction(db):
-            cursor = db.execute(
-                "INSERT INTO bookings (space_id, space_type, channel, user_id, day, start, end, "
-                "party_size, companions, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    space.id,
-                    space.type,
-                    reader.channel,
-                    reader.user_id,
-                    day,
-                    hm(wish.start),
-                    hm(wish.end),
-                    wish.party_size,
-                    json.dumps(list(wish.companions)),
-                    isoformat(now),
-                ],
+    with write_transaction(db):
+        cursor = db.execute(
+            "INSERT INTO bookings (space_id, space_type, channel, user_id, day, start, end, "
+            "party_size, companions, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                space.id,
+                space.type,
+                reader.channel,
+                reader.user_id,
+                day,
+                hm(wish.start),
+                hm(wish.end),
+                wish.party_size,
+                json.dumps(list(wish.companions)),
+                isoformat(now),
+            ],
+        )
+        booking_id = int(cursor.lastrowid or 0)
+        db.execute(
+            "UPDATE bookings SET ref = ? WHERE id = ?",
+            [f"{REF_PREFIX}{booking_id:06d}", booking_id],
+        )
+        try:
+            db.conn.executemany(
+                "INSERT INTO booking_slots (space_id, day, unit, booking_id) VALUES (?, ?, ?, ?)",
+                [[space.id, day, unit, booking_id] for unit in span],
             )
-            booking_id = int(cursor.lastrowid or 0)
-            db.execute(
-                "UPDATE bookings SET ref = ? WHERE id = ?",
-                [f"{REF_PREFIX}{booking_id:06d}", booking_id],
+        except sqlite3.IntegrityError:
+            raise _Taken() from None
+        try:
+            db.conn.executemany(
+                "INSERT INTO reader_slots (channel, user_id, day, unit, booking_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [[reader.channel, reader.user_id, day, unit, booking_id] for unit in span],
             )
-            try:
-                db.conn.executemany(
-                    "INSERT INTO booking_slots (space_id, day, unit, booking_id) "
-                    "VALUES (?, ?, ?, ?)",
-                    [[space.id, day, unit, booking_id] for unit in span],
-                )
-            except sqlite3.IntegrityError:
-                raise _Taken() from None
-            try:
-                db.conn.executemany(
-                    "INSERT INTO reader_slots (channel, user_id, day, unit, booking_id) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    [[reader.channel, reader.user_id, day, unit, booking_id] for unit in span],
-                )
-            except sqlite3.IntegrityError:
-                raise _ReaderBusy() from None
-    except (_Taken, _ReaderBusy):
-        raise
+        except sqlite3.IntegrityError:
+            raise _ReaderBusy() from None
     return get(db, booking_id)  # type: ignore[return-value]
 
 
@@ -458,6 +446,22 @@ def _free_slots(db: Database, booking_id: int, from_unit: int | None = None) -> 
     extra, params = ("AND unit >= ?", [from_unit]) if from_unit is not None else ("", [])
     db.execute(f"DELETE FROM booking_slots WHERE booking_id = ? {extra}", [booking_id, *params])
     db.execute(f"DELETE FROM reader_slots WHERE booking_id = ? {extra}", [booking_id, *params])
+
+
+def _end_early(db: Database, booking_id: int, now: datetime) -> None:
+    """Released now: the units from the next one on are free for others (call it inside a
+    write transaction)."""
+    _set(db, booking_id, status="released", ended_at=isoformat(now))
+    minute = now.hour * 60 + now.minute
+    _free_slots(db, booking_id, from_unit=-(-minute // UNIT))
+
+
+def _overstayed(booking: dict[str, Any], rules: Rules, now: datetime) -> bool:
+    """Away (暂离) for longer than allowed — the meal-time allowance if it began in one."""
+    if booking["status"] != "away" or not booking["away_since"]:
+        return False
+    since = datetime.fromisoformat(booking["away_since"])
+    return now >= since + timedelta(minutes=step_out_minutes(rules, since))
 
 
 def _set(db: Database, booking_id: int, **columns: Any) -> None:
@@ -559,9 +563,7 @@ def release(db: Database, spaces: Spaces, reader: Reader, now: datetime) -> dict
             "现在没有正在使用的预约；还没开始的预约可以发送「取消预约」。", "nothing_to_release"
         )
     with write_transaction(db):
-        _set(db, booking["id"], status="released", ended_at=isoformat(now))
-        minute = now.hour * 60 + now.minute
-        _free_slots(db, booking["id"], from_unit=-(-minute // UNIT))
+        _end_early(db, booking["id"], now)
     return get(db, booking["id"])  # type: ignore[return-value]
 
 
@@ -643,18 +645,10 @@ def settle(db: Database, spaces: Spaces, now: datetime) -> dict[str, list[dict[s
                 _free_slots(db, booking_id)
                 add_violation(db, booking, "no_show", now)
                 changed["no_show"].append(booking)
-            elif booking["status"] == "away" and booking["away_since"]:
-                since = datetime.fromisoformat(booking["away_since"])
-                allowed = timedelta(minutes=step_out_minutes(rules, since))
-                if now >= since + allowed and now < end:
-                    _set(db, booking_id, status="released", ended_at=isoformat(now))
-                    minute = now.hour * 60 + now.minute
-                    _free_slots(db, booking_id, from_unit=-(-minute // UNIT))
-                    add_violation(db, booking, "overstay", now)
-                    changed["overstay"].append(booking)
-                elif now >= end:
-                    _set(db, booking_id, status="completed", ended_at=isoformat(end))
-                    changed["completed"].append(booking)
+            elif _overstayed(booking, rules, now) and now < end:
+                _end_early(db, booking_id, now)
+                add_violation(db, booking, "overstay", now)
+                changed["overstay"].append(booking)
             elif booking["status"] in ("checked_in", "away") and now >= end:
                 _set(db, booking_id, status="completed", ended_at=isoformat(end))
                 changed["completed"].append(booking)

@@ -16,7 +16,7 @@ MAKEUP_WORKDAY = "调休工作日"
 MAKEUP_TAG = "调休"
 
 
-def _hm(moment: time) -> str:
+def hm(moment: time) -> str:
     return f"{moment:%H:%M}"
 
 
@@ -24,7 +24,7 @@ def _span(h: DayHours) -> str:
     # En dash between times, as printed on the library's notices.
     if h.opens is None or h.closes is None:
         return ""
-    return f"{_hm(h.opens)}–{_hm(h.closes)}"
+    return f"{hm(h.opens)}–{hm(h.closes)}"
 
 
 def _month_day(d: date) -> str:
@@ -76,7 +76,7 @@ def describe_now(cal: LibraryCalendar, moment: datetime) -> str:
     today = moment.date()
     h = cal.hours_on(today)
     if cal.is_open_at(moment) and h.closes is not None:
-        return f"现在开馆中，今天 {_hm(h.closes)} 闭馆"
+        return f"现在开馆中，今天 {hm(h.closes)} 闭馆"
     # Say why when the whole day is shut for a reason (holiday, closure, special note).
     why = f"（{h.note}）" if not h.is_open and h.note else ""
     opening = cal.next_opening(moment)
@@ -84,4 +84,4 @@ def describe_now(cal: LibraryCalendar, moment: datetime) -> str:
         return f"现在闭馆{why}，近期暂无开馆安排，请留意图书馆通知"
     relative = _relative(opening.date(), today)
     when = f"{relative} " if relative else day_label(opening.date(), today)
-    return f"现在闭馆{why}，下次开馆：{when}{_hm(opening.time())}"
+    return f"现在闭馆{why}，下次开馆：{when}{hm(opening.time())}"
