@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,20 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- apps ------------------------------------------------------------------------------------
+
+
+class Clock:
+    """A clock the test moves by hand: `make_app(clock=Clock(now))`, then `clock.now = …` or
+    `clock.advance(minutes=15)`."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot import staff
-from tests.conftest import CSRF_FIELD, STAFF_PASSWORD, Console, bot_env, python
+from tests.conftest import CSRF_FIELD, STAFF_PASSWORD, Clock, Console, bot_env, python
 
 
 @pytest.fixture
@@ -140,15 +140,9 @@ def test_wrong_username_and_wrong_password_look_the_same(console: Console) -> No
 
 
 def test_five_failures_lock_the_login_for_fifteen_minutes(make_app: Any) -> None:
-    class Clock:
-        from tests.test_router import NOW
+    from tests.test_router import NOW
 
-        now = NOW
-
-        def __call__(self) -> Any:
-            return self.now
-
-    clock = Clock()
+    clock = Clock(NOW)
     console = Console(make_app(cookie_secure=False, clock=clock))
     console.add_staff("ann", "staff")
     for _ in range(5):

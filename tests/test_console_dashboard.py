@@ -15,15 +15,15 @@ from bot.callback_client import WeChatPeer
 from bot.clock import isoformat
 from bot.values import Incoming
 from tests.browser_support import BROWSER_MARKS, PHONE, open_page
-from tests.conftest import STAFF_PASSWORD, Console
-from tests.test_router import NOW, Clock, say, send
+from tests.conftest import STAFF_PASSWORD, Clock, Console
+from tests.test_router import NOW, say, send
 
 SUMMARY = "/api/v1/dashboard/summary"
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

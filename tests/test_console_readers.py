@@ -18,8 +18,8 @@ from bot.clock import isoformat
 from bot.values import Incoming
 from handlers import crisis, feedback, handoff
 from tests.browser_support import BROWSER_MARKS, PHONE, open_page
-from tests.conftest import STAFF_PASSWORD, Console
-from tests.test_router import NOW, Clock, rows, say, send
+from tests.conftest import STAFF_PASSWORD, Clock, Console
+from tests.test_router import NOW, rows, say, send
 
 READER = "oReaderZhang"
 PROFILE = f"/console/readers/mp/{READER}"
@@ -28,7 +28,7 @@ API = f"/api/v1/readers/mp/{READER}"
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

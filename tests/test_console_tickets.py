@@ -19,24 +19,16 @@ from bot.outbox import PRIORITY_NOTICE
 from bot.values import MP, WORK, Incoming
 from handlers import crisis, tickets
 from handlers.tickets import FEEDBACK, HANDOFF
-from tests.conftest import Console, delivery_settings
+from tests.conftest import Clock, Console, delivery_settings
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # a Monday
 CRISIS_TEXT = crisis.TICKET_PREFIX + "我真的撑不下去了"
 ROW = re.compile(r'<tr class="([^"]*)" data-ref="([A-Z]{2}\d{6})">(.*?)</tr>', re.S)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

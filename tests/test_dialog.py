@@ -27,8 +27,8 @@ from handlers.registry import CAPABILITIES
 from intents.catalogue import label
 from intents.nlu import NLU
 from intents.result import ParseResult
-from tests.conftest import ROOT
-from tests.test_router import NOW, Clock, rows, say
+from tests.conftest import ROOT, Clock
+from tests.test_router import NOW, rows, say
 
 # -- a booking-shaped form, for the engine (the real reservation form is its own capability)
 
@@ -86,7 +86,7 @@ TRIAL = Capability(
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

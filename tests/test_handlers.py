@@ -14,17 +14,9 @@ import pytest
 from bot.callback_client import WeChatPeer, reply_text
 from bot.clock import TZ
 from handlers import feedback, greeting, handoff
-from tests.conftest import post
+from tests.conftest import Clock, post
 
 READER = "oHandlersReader"
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:

@@ -19,20 +19,10 @@ from bot.clock import TZ
 from handlers import feedback, greeting, handoff
 from handlers.base import Capability, Events, LibraryAction
 from handlers.registry import CAPABILITIES
-from tests.conftest import ROOT, post
+from tests.conftest import ROOT, Clock, post
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # Monday, on duty
 READER = "oRouterReader"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def rows(tmp_path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -52,7 +42,7 @@ def say(client: Any, peer: WeChatPeer, text: str, user: str = READER) -> str:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

@@ -21,27 +21,16 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.values import MP, WORK, Incoming
 from handlers.registry import CAPABILITIES
-from tests.conftest import TEST_KEYS, delivery_settings
+from tests.conftest import TEST_KEYS, Clock, delivery_settings
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
 READER = "oReader"
 MP_ACCOUNT = f"mp:{TEST_KEYS['mp_appid']}"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

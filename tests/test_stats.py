@@ -17,9 +17,9 @@ from bot.db import connect
 from bot.errors import BUSY
 from handlers.base import Capability, Events, LibraryAction
 from handlers.registry import CAPABILITIES
-from tests.conftest import post
+from tests.conftest import Clock, post
 from tests.test_dialog import scripted, unsure
-from tests.test_router import NOW, Clock, rows, say, send
+from tests.test_router import NOW, rows, say, send
 
 
 def counts(tmp_path: Path) -> dict[tuple[str, str, str], int]:
@@ -33,7 +33,7 @@ def by_intent(tmp_path: Path) -> dict[str, int]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

@@ -14,18 +14,10 @@ from bot.callback_client import WeChatPeer
 from bot.clock import TZ
 from bot.db import connect
 from bot.values import Incoming
-from tests.conftest import post
+from tests.conftest import Clock, post
 
 START = datetime(2026, 11, 23, 9, 30, tzinfo=TZ)
 READER = "oUsersReader"
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
