@@ -285,14 +285,14 @@ class Sender:
         return self.services.db()
 
     def _due(self, db: Database, channel: str, now: datetime, limit: int) -> list[dict[str, Any]]:
-        cursor = db.execute(
-            "SELECT id, recipient, kind, payload, attempts FROM outbox "
-            "WHERE status = 'queued' AND channel = ? AND not_before <= ? "
-            "ORDER BY priority, not_before, id LIMIT ?",
-            [channel, isoformat(now), limit],
+        return list(
+            db.query(
+                "SELECT id, recipient, kind, payload, attempts FROM outbox "
+                "WHERE status = 'queued' AND channel = ? AND not_before <= ? "
+                "ORDER BY priority, not_before, id LIMIT ?",
+                [channel, isoformat(now), limit],
+            )
         )
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def _claim_one(self, row: dict[str, Any]) -> bool:
         stamp = isoformat(self.services.now())

@@ -260,13 +260,13 @@ def create_token(db: Database, staff_id: int, name: str, now: datetime) -> tuple
 
 
 def tokens_of(db: Database, staff_id: int) -> list[dict[str, Any]]:
-    cursor = db.execute(
-        "SELECT id, name, hint, created_at, last_used_at, revoked_at FROM api_tokens "
-        "WHERE staff_id = ? ORDER BY id DESC",
-        [staff_id],
+    return list(
+        db.query(
+            "SELECT id, name, hint, created_at, last_used_at, revoked_at FROM api_tokens "
+            "WHERE staff_id = ? ORDER BY id DESC",
+            [staff_id],
+        )
     )
-    names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def revoke_token(db: Database, staff_id: int, token_id: int, now: datetime) -> bool:

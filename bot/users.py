@@ -135,13 +135,12 @@ def search(db: Database, query: str, limit: int, skip: int) -> tuple[list[dict[s
         )
         params = {"start": f"{_like(query)}%", "within": f"%{_like(query)}%"}
     total = db.execute(f"SELECT count(*) FROM users {where}", params).fetchone()[0]
-    cursor = db.execute(
+    rows = db.query(
         f"SELECT * FROM users {where} ORDER BY last_interaction DESC, id DESC "
         "LIMIT :limit OFFSET :skip",
         {**params, "limit": limit, "skip": skip},
     )
-    names = [column[0] for column in cursor.description]
-    return [_decoded(dict(zip(names, row, strict=True))) for row in cursor.fetchall()], int(total)
+    return [_decoded(row) for row in rows], int(total)
 
 
 def ban(

@@ -410,11 +410,7 @@ def _insert(
 
 
 def get(db: Database, booking_id: int) -> dict[str, Any] | None:
-    cursor = db.execute("SELECT * FROM bookings WHERE id = ?", [booking_id])
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([c[0] for c in cursor.description], row, strict=True))
+    return next(db.query("SELECT * FROM bookings WHERE id = ?", [booking_id]), None)
 
 
 def by_ref(db: Database, ref: str) -> dict[str, Any] | None:
@@ -430,16 +426,16 @@ def of_reader(
         if active_only
         else "AND day >= ?"
     )
-    cursor = db.execute(
-        f"SELECT * FROM bookings WHERE channel = ? AND user_id = ? {where} ORDER BY day, start",
-        [
-            reader.channel,
-            reader.user_id,
-            (now.date() - timedelta(days=0 if active_only else 30)).isoformat(),
-        ],
+    return list(
+        db.query(
+            f"SELECT * FROM bookings WHERE channel = ? AND user_id = ? {where} ORDER BY day, start",
+            [
+                reader.channel,
+                reader.user_id,
+                (now.date() - timedelta(days=0 if active_only else 30)).isoformat(),
+            ],
+        )
     )
-    names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _free_slots(db: Database, booking_id: int, from_unit: int | None = None) -> None:

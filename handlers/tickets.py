@@ -290,17 +290,21 @@ def search(
     """One page of the tickets `filters` choose, in the order staff work them, and the total.
     `me` is the asking librarian's username (for owner "mine")."""
     where, params = _where(filters, me)
-    params |= {"prefix": CRISIS_PREFIX, "prefix_len": len(CRISIS_PREFIX), "now": isoformat(now)}
+    params |= _select_params(now)
     total = db.execute(f"SELECT count(*) FROM ({_SELECT}) AS t{where}", params).fetchone()[0]
-    cursor = db.execute(
+    rows = db.query(
         f"SELECT * FROM ({_SELECT}) AS t{where} ORDER BY {_ORDER} LIMIT :limit OFFSET :skip",
         params | {"limit": limit, "skip": skip},
     )
-    return [_ticket(cursor, row) for row in cursor.fetchall()], int(total)
+    return [_ticket(row) for row in rows], int(total)
 
 
-def _ticket(cursor: Any, row: Any) -> dict[str, Any]:
-    item = dict(zip([c[0] for c in cursor.description], row, strict=True))
+def _select_params(now: datetime) -> dict[str, Any]:
+    """What _SELECT's derived columns (crisis, overdue) are computed with."""
+    return {"prefix": CRISIS_PREFIX, "prefix_len": len(CRISIS_PREFIX), "now": isoformat(now)}
+
+
+def _ticket(item: dict[str, Any]) -> dict[str, Any]:
     item["crisis"] = bool(item["crisis"])
     item["overdue"] = bool(item["overdue"])
     return item
@@ -311,7 +315,7 @@ def counts(db: Database, now: datetime) -> dict[str, int]:
     row = db.execute(
         f"SELECT count(*), coalesce(sum(overdue), 0), coalesce(sum(crisis), 0) FROM ({_SELECT}) "
         "WHERE status = 'open'",
-        {"prefix": CRISIS_PREFIX, "prefix_len": len(CRISIS_PREFIX), "now": isoformat(now)},
+        _select_params(now),
     ).fetchone()
     return {"open": int(row[0]), "overdue": int(row[1]), "crisis": int(row[2])}
 
@@ -319,19 +323,16 @@ def counts(db: Database, now: datetime) -> dict[str, int]:
 def detail(db: Database, ref: str, now: datetime) -> dict[str, Any] | None:
     """The ticket with its thread (`messages`, oldest first); a staff reply carries
     `delivery`: its outbox status (queued, sent, undeliverable, …) and `delivery_error`."""
-    cursor = db.execute(
-        f"SELECT * FROM ({_SELECT}) WHERE ref = :ref",
-        {
-            "prefix": CRISIS_PREFIX,
-            "prefix_len": len(CRISIS_PREFIX),
-            "now": isoformat(now),
-            "ref": ref.strip().upper(),
-        },
+    row = next(
+        db.query(
+            f"SELECT * FROM ({_SELECT}) WHERE ref = :ref",
+            _select_params(now) | {"ref": ref.strip().upper()},
+        ),
+        None,
     )
-    row = cursor.fetchone()
     if row is None:
         return None
-    ticket = _ticket(cursor, row)
+    ticket = _ticket(row)
     messages = [
         dict(m)
         for m in db["ticket_messages"].rows_where("ticket_id = ?", [ticket["id"]], order_by="id")

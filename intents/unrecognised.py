@@ -126,11 +126,8 @@ class Change(NamedTuple):
 
 
 def _rows(db: Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cursor = db.execute(sql, params)
-    names = [c[0] for c in cursor.description]
     rows = []
-    for values in cursor.fetchall():
-        row = dict(zip(names, values, strict=True))
+    for row in db.query(sql, params):
         if "guesses" in row:
             row["guesses"] = [(name, float(p)) for name, p in json.loads(row["guesses"])]
         rows.append(row)

@@ -26,15 +26,12 @@ def audit_page(limit: int, skip: int, action: str = "") -> tuple[list[dict[str, 
     db = auth.runtime().services.db()
     where, params = ("WHERE action LIKE ?", [f"{action}%"]) if action else ("", [])
     total = db.execute(f"SELECT count(*) FROM audit_log {where}", params).fetchone()[0]
-    cursor = db.execute(
+    rows = []
+    for item in db.query(
         f"SELECT id, at, username, action, target, before, after, ip FROM audit_log {where} "
         "ORDER BY id DESC LIMIT ? OFFSET ?",
         [*params, limit, skip],
-    )
-    names = [c[0] for c in cursor.description]
-    rows = []
-    for row in cursor.fetchall():
-        item = dict(zip(names, row, strict=True))
+    ):
         for key in ("before", "after"):
             item[key] = json.loads(item[key]) if item[key] else None
         rows.append(item)

@@ -200,9 +200,7 @@ def lift_ban(channel: str, user_id: str) -> tuple[dict[str, Any], bool]:
 
 
 def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cursor = auth.runtime().services.db().execute(sql, params)
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return list(auth.runtime().services.db().query(sql, params))
 
 
 def _summary(payload: str) -> str:
