@@ -28,7 +28,7 @@ import hashlib
 import inspect
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,11 +46,10 @@ from handlers.forms import FormAction
 from intents import dialog_state, unrecognised
 from intents.catalogue import INTENTS, NOT_OFFERED, label
 from intents.dialog_state import DialogState
-from intents.result import ParseResult
+from intents.result import Parser, ParseResult
 
 log = logging.getLogger("guanban.router")
 
-Parser = Callable[[str, datetime], ParseResult]
 
 HELP_COMMAND = re.compile(r"^(帮助|菜单|help|menu)$", re.IGNORECASE)
 CANCEL_COMMAND = re.compile(r"^(取消|退出|算了|不用了|不要了|cancel|quit)$", re.IGNORECASE)

@@ -50,13 +50,11 @@ import requests
 
 from intents import safety
 from intents.nlu import DEFAULT_THRESHOLD, extract_entities
-from intents.result import ParseResult
+from intents.result import Parser, ParseResult
 
 __all__ = ["Parser", "RasaParser"]
 
 log = logging.getLogger("guanban.intents")
-
-Parser = Callable[[str, datetime], ParseResult]
 
 
 class BadResponse(Exception):

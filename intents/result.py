@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -31,3 +33,8 @@ class ParseResult:
             "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
             "entities": [dict(e) for e in self.entities],
         }
+
+
+# What turns a reader's text (and the moment, for relative dates) into a parse: the built-in
+# NLU's `parse`, a Rasa server's (intents.remote), or a test's own.
+Parser = Callable[[str, datetime], ParseResult]
