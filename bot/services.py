@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,8 @@ from bot.clock import Clock, system_clock
 from bot.db import Databases
 from bot.settings import Settings
 from handlers.library_calendar import LibraryCalendar
+from handlers.spaces import Spaces
+from handlers.spaces import from_config as spaces_from_config
 
 
 class LibraryConfigError(ValueError):
@@ -31,6 +33,9 @@ class Services:
     calendar: LibraryCalendar
     databases: Databases
     clock: Clock = system_clock
+    # The bookable spaces and their rules, parsed once at start-up so that a mistake in
+    # [spaces] stops the bot with its place named, not a reader's booking later.
+    spaces: Spaces = field(default_factory=lambda: spaces_from_config({}))
 
     def db(self) -> Database:
         """This thread's connection to the bot's database."""
@@ -55,6 +60,7 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
     library = load_library_config(path)
     try:
         calendar = LibraryCalendar.from_config(library)
-    except ValueError as error:
+        spaces = spaces_from_config(library)
+    except ValueError as error:  # SpacesConfigError is one
         raise LibraryConfigError(f"{path}: {error}") from None
-    return Services(settings, library, calendar, Databases(settings.database), clock)
+    return Services(settings, library, calendar, Databases(settings.database), clock, spaces)

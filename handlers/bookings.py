@@ -111,6 +111,29 @@ def create_booking_tables(db: Database) -> None:
     db.execute("CREATE INDEX violations_reader ON violations (channel, user_id, at)")
 
 
+@migrations()
+def create_space_closures(db: Database) -> None:
+    # A space out of use for a period (maintenance, an exam, an event): nobody can book it
+    # then; the bookings it hit are cancelled by handlers.space_staff, which tells the readers.
+    db.execute(
+        """
+        CREATE TABLE space_closures (
+            id INTEGER PRIMARY KEY,
+            space_id TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            lifted_at TEXT,
+            lifted_by TEXT,
+            CHECK (ends_at > starts_at)
+        )
+        """
+    )
+    db.execute("CREATE INDEX space_closures_space ON space_closures (space_id, ends_at)")
+
+
 class BookingError(ValueError):
     """A booking that cannot be made or changed: `message` is the sentence for the reader,
     `reason` a stable word for the API and the form (taken, closed, too_early, …)."""
@@ -272,7 +295,18 @@ def busy(db: Database, space_ids: Iterable[str], day: date, start: time, end: ti
 def free(db: Database, spaces: Spaces, wish: Wish) -> list[Space]:
     candidates = [s for s in spaces.spaces.values() if fits(s, wish)]
     taken = busy(db, (s.id for s in candidates), wish.day, wish.start, wish.end)
+    taken |= set(closed(db, wish.day, wish.start, wish.end))
     return [s for s in candidates if s.id not in taken]
+
+
+def closed(db: Database, day: date, start: time, end: time) -> dict[str, str]:
+    """Spaces closed at any moment of [start, end) on `day`: space id → the reason."""
+    rows = db.execute(
+        "SELECT space_id, reason FROM space_closures WHERE lifted_at IS NULL "
+        "AND starts_at < ? AND ends_at > ?",
+        [isoformat(at(day, end)), isoformat(at(day, start))],
+    ).fetchall()
+    return {space_id: reason for space_id, reason in rows}
 
 
 def alternatives(
@@ -331,27 +365,38 @@ def book(
         problem = group_problem(space, wish.party_size) if space.type != "seat" else None
         if problem:
             raise BookingError(problem, "group_size")
+        shut = closed(db, wish.day, wish.start, wish.end)
+        if space.id in shut:
+            raise BookingError(
+                f"{space.name}这段时间暂停开放（{shut[space.id]}）。", "closed_space"
+            )
         choices = [space]
     else:
         choices = free(db, spaces, wish)
         if not choices:
-            raise BookingError(_none_free(wish, now), "taken")
-    for space in choices[:20]:  # another reader may take the first between the read and here
+            raise BookingError(none_free(wish, now), "taken")
+    # Another reader may take the first free space between the read and the insert: the
+    # primary key refuses ours, and we look again — what is free now, not a stale list.
+    for _attempt in range(20):
         try:
-            return _insert(db, space, reader, wish, now)
-        except _Taken:
-            continue
+            return _insert(db, choices[0], reader, wish, now)
+        except (_Taken, _Closed):
+            if wish.space_id:
+                break
+            choices = free(db, spaces, wish)
+            if not choices:
+                break
         except _ReaderBusy:
             raise BookingError(
                 "你在这个时间已经有预约了，可以发送「我的预约」查看。", "overlap"
             ) from None
     raise BookingError(
-        _none_free(wish, now) if not wish.space_id else f"{choices[0].name}这个时间已经被约了。",
+        none_free(wish, now) if not wish.space_id else f"{choices[0].name}这个时间已经被约了。",
         "taken",
     )
 
 
-def _none_free(wish: Wish, now: datetime) -> str:
+def none_free(wish: Wish, now: datetime) -> str:
     name = TYPE_NAMES[wish.space_type]
     return f"{day_label(wish.day, now.date())} {hm(wish.start)}–{hm(wish.end)} 的{name}已经约满了。"
 
@@ -364,12 +409,20 @@ class _ReaderBusy(Exception):
     pass
 
 
+class _Closed(Exception):
+    pass
+
+
 def _insert(
     db: Database, space: Space, reader: Reader, wish: Wish, now: datetime
 ) -> dict[str, Any]:
     day = wish.day.isoformat()
     span = units(wish.start, wish.end)
     with write_transaction(db):
+        # Inside the transaction: a closure committed a moment ago is seen here, so a booking
+        # can never slip in after staff have closed the space and collected its bookings.
+        if space.id in closed(db, wish.day, wish.start, wish.end):
+            raise _Closed()
         cursor = db.execute(
             "INSERT INTO bookings (space_id, space_type, channel, user_id, day, start, end, "
             "party_size, companions, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -573,6 +626,17 @@ def add_violation(db: Database, booking: dict[str, Any], kind: str, now: datetim
     )
 
 
+def violations_within(db: Database, reader: Reader, now: datetime, days: int) -> int:
+    """Violations not waived in the last `days` days."""
+    return int(
+        db.execute(
+            "SELECT count(*) FROM violations WHERE channel = ? AND user_id = ? "
+            "AND waived_at IS NULL AND at > ?",
+            [reader.channel, reader.user_id, isoformat(now - timedelta(days=days))],
+        ).fetchone()[0]
+    )
+
+
 def suspended_until(db: Database, spaces: Spaces, reader: Reader, now: datetime) -> datetime | None:
     """When the reader may book again, if the violation policy suspends them now."""
     policy = spaces.policy
@@ -609,6 +673,81 @@ def waive(db: Database, violation_id: int, by: str, reason: str, now: datetime) 
         ).rowcount
         == 1
     )
+
+
+# -- closures ----------------------------------------------------------------------------------
+
+
+def add_closure(
+    db: Database,
+    space_id: str,
+    starts: datetime,
+    ends: datetime,
+    reason: str,
+    by: str,
+    now: datetime,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Close a space for [starts, ends): the closure, and the active bookings it hit — those
+    not begun are cancelled, one in use ends now — all in one transaction, so a booking made
+    at the same moment is either among them or refused."""
+    with write_transaction(db):
+        closure_id = int(
+            db.execute(
+                "INSERT INTO space_closures (space_id, starts_at, ends_at, reason, created_by, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [space_id, isoformat(starts), isoformat(ends), reason, by, isoformat(now)],
+            ).lastrowid
+            or 0
+        )
+        hit = []
+        for booking in db.query(
+            "SELECT * FROM bookings WHERE space_id = ? AND status IN ('booked', 'checked_in', "
+            "'away') AND day BETWEEN ? AND ? ORDER BY day, start",
+            [space_id, starts.date().isoformat(), ends.date().isoformat()],
+        ):
+            day = date.fromisoformat(booking["day"])
+            begin = at(day, time.fromisoformat(booking["start"]))
+            finish = at(day, time.fromisoformat(booking["end"]))
+            if not (begin < ends and finish > starts):
+                continue
+            if booking["status"] == "booked":
+                _set(
+                    db,
+                    booking["id"],
+                    status="cancelled",
+                    ended_at=isoformat(now),
+                    cancel_reason=reason[:200],
+                    cancelled_by=by,
+                )
+                _free_slots(db, booking["id"])
+            elif starts <= now:
+                _end_early(db, booking["id"], now)
+            else:  # in use now, the closure comes later: it ends when the closure begins
+                _set(db, booking["id"], end=hm(starts.astimezone(TZ).time()))
+                minute = starts.astimezone(TZ).hour * 60 + starts.astimezone(TZ).minute
+                _free_slots(db, booking["id"], from_unit=minute // UNIT)
+            hit.append(booking)
+    closure = next(db.query("SELECT * FROM space_closures WHERE id = ?", [closure_id]))
+    return closure, hit
+
+
+def lift_closure(db: Database, closure_id: int, by: str, now: datetime) -> bool:
+    """End a closure early (the room is mended sooner); False when none is in force."""
+    return (
+        db.execute(
+            "UPDATE space_closures SET lifted_at = ?, lifted_by = ? WHERE id = ? "
+            "AND lifted_at IS NULL AND ends_at > ?",
+            [isoformat(now), by, closure_id, isoformat(now)],
+        ).rowcount
+        == 1
+    )
+
+
+def closures(db: Database, now: datetime, active_only: bool = True) -> list[dict[str, Any]]:
+    """Closures in force or planned (active_only), else all, newest first."""
+    where = "WHERE lifted_at IS NULL AND ends_at > ?" if active_only else ""
+    params = [isoformat(now)] if active_only else []
+    return list(db.query(f"SELECT * FROM space_closures {where} ORDER BY starts_at DESC", params))
 
 
 # -- timed work ------------------------------------------------------------------------------

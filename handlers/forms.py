@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rasa_sdk import Tracker
@@ -44,6 +44,16 @@ _TRAILING = re.compile(r"[\s。.!！~～?？👌👍]+$")
 
 # A validator returns None for a good value, or the sentence that says what is wrong.
 Validator = Callable[["FormAction", Any, Mapping[str, Any]], str | None]
+
+
+@dataclass(frozen=True)
+class Review:
+    """What a form says instead of its summary; `go_on` keeps it open (waiting for a pick or a
+    new value, with `events` setting what it needs), else it ends."""
+
+    text: str
+    go_on: bool = True
+    events: Events = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -88,10 +98,20 @@ class FormAction(LibraryAction):
         raise NotImplementedError
 
     def derive(
-        self, found: dict[str, Any], slots: Mapping[str, Any], entities: list[dict[str, Any]]
+        self,
+        found: dict[str, Any],
+        slots: Mapping[str, Any],
+        entities: list[dict[str, Any]],
+        text: str,
     ) -> None:
-        """Fill slots from other slots or entities (an end time from a start and a duration),
-        into `found`. Optional."""
+        """Fill slots from other slots, entities or the words themselves (an end time from a
+        start and a duration; a seat number), into `found`. Optional."""
+
+    def review(self, tracker: Tracker, slots: Mapping[str, Any]) -> Review | None:
+        """Once every slot is known, before the confirmation: None when the request can be
+        done as it stands, else what to say instead (the seats are all taken: here are the
+        nearest alternatives). Optional."""
+        return None
 
     # -- the conversation ------------------------------------------------------------------
 
@@ -112,7 +132,7 @@ class FormAction(LibraryAction):
 
         if requested == CONFIRM and not found:
             if _is_yes(tracker):
-                return self.submit(dispatcher, tracker, slots) + self._close()
+                return self._submitted(self.submit(dispatcher, tracker, slots))
             if _is_no(tracker):
                 dispatcher.utter_message(text=NOT_DONE)
                 return self._close()
@@ -150,8 +170,14 @@ class FormAction(LibraryAction):
         if missing is not None:
             dispatcher.utter_message(text="\n".join([*complaints, missing.ask]))
             return [*events, ActiveLoop(self.FORM), SlotSet(REQUESTED, missing.name)]
+        review = self.review(tracker, slots)
+        if review is not None:
+            dispatcher.utter_message(text="\n".join([*complaints, review.text]))
+            if not review.go_on:
+                return self._close()
+            return [*events, *review.events, ActiveLoop(self.FORM), SlotSet(REQUESTED, CONFIRM)]
         if not self.CONFIRM:
-            return self.submit(dispatcher, tracker, slots) + self._close()
+            return self._submitted(self.submit(dispatcher, tracker, slots))
         lines = [*complaints, self.summary(slots), ASK_CONFIRM]
         dispatcher.utter_message(text="\n".join(lines))
         return [*events, ActiveLoop(self.FORM), SlotSet(REQUESTED, CONFIRM)]
@@ -182,8 +208,15 @@ class FormAction(LibraryAction):
             value = asked.from_text(_bare_text(tracker))
             if value is not None:
                 found[asked.name] = value
-        self.derive(found, slots, entities)
+        self.derive(found, slots, entities, _bare_text(tracker))
         return found
+
+    def _submitted(self, events: Events) -> Events:
+        """What submit() returned; the form closes unless submit kept it open (the seat went
+        to someone else between the confirmation and the booking: alternatives are offered)."""
+        if any(e.get("event") == "active_loop" for e in events):
+            return events
+        return events + self._close()
 
     def _close(self) -> Events:
         return [

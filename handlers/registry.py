@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import crisis, feedback, greeting, handoff, hours
+from handlers import crisis, feedback, greeting, handoff, hours, reservations
 from handlers.base import Capability
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -11,4 +11,5 @@ CAPABILITIES: tuple[Capability, ...] = (
     hours.CAPABILITY,
     feedback.CAPABILITY,
     handoff.CAPABILITY,
+    reservations.CAPABILITY,
 )

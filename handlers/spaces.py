@@ -79,11 +79,21 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Reminders:
+    """Minutes before the start a reminder goes out, and before the check-in window closes
+    a warning does."""
+
+    before_start: int = 15
+    check_in_warning: int = 5
+
+
+@dataclass(frozen=True)
 class Spaces:
     zones: Mapping[str, Zone]
     spaces: Mapping[str, Space]
     rules: Mapping[str, Rules]
     policy: Policy = field(default_factory=Policy)
+    reminders: Reminders = field(default_factory=Reminders)
 
     def of_type(self, kind: str) -> list[Space]:
         return [s for s in self.spaces.values() if s.type == kind]
@@ -211,4 +221,9 @@ def from_config(library: Mapping[str, Any]) -> Spaces:
         window_days=_int(policy_entry, "window_days", "[spaces.violations]", 30, 1),
         suspend_days=_int(policy_entry, "suspend_days", "[spaces.violations]", 7, 1),
     )
-    return Spaces(zones, spaces, rules, policy)
+    reminder_entry = config.get("reminders") or {}
+    reminders = Reminders(
+        before_start=_int(reminder_entry, "before_start", "[spaces.reminders]", 15, 1),
+        check_in_warning=_int(reminder_entry, "check_in_warning", "[spaces.reminders]", 5, 1),
+    )
+    return Spaces(zones, spaces, rules, policy, reminders)

@@ -56,7 +56,11 @@ class ActionTrialBooking(FormAction):
     )
 
     def derive(
-        self, found: dict[str, Any], slots: Mapping[str, Any], entities: list[dict[str, Any]]
+        self,
+        found: dict[str, Any],
+        slots: Mapping[str, Any],
+        entities: list[dict[str, Any]],
+        text: str,
     ) -> None:
         minutes = next((e["value"] for e in entities if e["entity"] == "duration_minutes"), None)
         start = found.get("start_time") or slots.get("start_time")
