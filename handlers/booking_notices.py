@@ -48,13 +48,13 @@ def notify(
     )
 
 
-def _start(booking: dict[str, Any]) -> datetime:
+def start_of(booking: dict[str, Any]) -> datetime:
     return bookings.at(date.fromisoformat(booking["day"]), time.fromisoformat(booking["start"]))
 
 
 def _deadline(booking: dict[str, Any], spaces: Spaces) -> datetime:
     rules = spaces.rules[booking["space_type"]]
-    return _start(booking) + timedelta(minutes=rules.check_in_after)
+    return start_of(booking) + timedelta(minutes=rules.check_in_after)
 
 
 def remind(db: Database, spaces: Spaces, now: datetime) -> int:
@@ -66,7 +66,7 @@ def remind(db: Database, spaces: Spaces, now: datetime) -> int:
         "SELECT * FROM bookings WHERE status = 'booked' AND day = ? ORDER BY start",
         [today.isoformat()],
     ):
-        start = _start(booking)
+        start = start_of(booking)
         deadline = _deadline(booking, spaces)
         described = words.describe(booking, spaces, today)
         made = datetime.fromisoformat(booking["created_at"])

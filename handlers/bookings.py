@@ -563,8 +563,10 @@ def check_in(
     scanned QR code must be the booked one."""
     booking = current_booking(db, reader, now, spaces)
     if booking is None:
+        seat = spaces.rules["seat"]
         raise BookingError(
-            "现在没有可以签到的预约哦（签到时间为开始前 10 分钟到开始后 15 分钟）。",
+            f"现在没有可以签到的预约哦（签到时间为开始前 {seat.check_in_before} 分钟"
+            f"到开始后 {seat.check_in_after} 分钟）。",
             "nothing_to_check_in",
         )
     if space_id and space_id.upper() != booking["space_id"]:
@@ -573,7 +575,8 @@ def check_in(
         )
     rules = spaces.rules[booking["space_type"]]
     start = at(now.date(), time.fromisoformat(booking["start"]))
-    if booking["status"] == "booked" and now > start + timedelta(minutes=rules.check_in_after):
+    # The window closes at start + check_in_after, the same instant settle() releases it.
+    if booking["status"] == "booked" and now >= start + timedelta(minutes=rules.check_in_after):
         raise BookingError("已超过签到时间，这个预约已失效。", "too_late")
     if booking["status"] == "checked_in":
         raise BookingError("你已经签到过啦～", "already")

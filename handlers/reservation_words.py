@@ -55,11 +55,10 @@ STEPPED_OUT = (
     "已为你保留座位 {minutes} 分钟（到 {until} 为止）。回来后扫码或发送「签到」即可；"
     "超时未回座位会被释放并记违约哦。"
 )
+TOO_EARLY = "还没到签到时间哦，{opens} 起可以签到：{booking}。"
 RELEASED = "已退座：{booking}，剩余时间已释放给其他同学。谢谢你～"
 SEAT_HELD = "这个位置现在已被预约，请扫描你自己预约的位置；想找空位可以说「现在约座位」。"
-SEAT_FREE_NO_BOOKING = (
-    "你现在没有可签到的预约。{space}此刻空闲，可以说「现在约{space_id}到{until}」来预约～"
-)
+SEAT_FREE_NO_BOOKING = "你现在没有可签到的预约。{space}接下来空闲，可以发送「{request}」来预约～"
 UNKNOWN_CODE = "这个二维码没有对应的位置，请告诉服务台的老师，谢谢～"
 
 # -- notices (sent later, through the outbox) -------------------------------------------------

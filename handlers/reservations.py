@@ -83,7 +83,8 @@ def _never(slots: Mapping[str, Any]) -> bool:
 
 
 def _for_groups(slots: Mapping[str, Any]) -> bool:
-    return slots.get("resource_type") not in (None, "seat")
+    # Research rooms are for one teacher; seats for one reader.
+    return slots.get("resource_type") in ("discussion_room", "cinema")
 
 
 class ActionReserve(FormAction):
@@ -406,6 +407,11 @@ class ActionCheckIn(LibraryAction):
             dispatcher.utter_message(text=words.UNKNOWN_CODE)
             return []
         mine = bookings.current_booking(db, who, now, spaces)
+        if mine is None:
+            early = self._too_early(who, now)
+            if early:
+                dispatcher.utter_message(text=early)
+                return []
         if space_id and mine is None:
             dispatcher.utter_message(text=self._not_yours(space_id, now))
             return []
@@ -419,25 +425,42 @@ class ActionCheckIn(LibraryAction):
         dispatcher.utter_message(text=template.format(booking=described))
         return []
 
+    def _too_early(self, who: Reader, now: datetime) -> str:
+        """The reader's next booking today, when they come before its check-in opens."""
+        spaces = self.services.spaces
+        for booking in bookings.of_reader(self.services.db(), who, now):
+            if booking["day"] == now.date().isoformat() and booking["status"] == "booked":
+                rules = spaces.rules[booking["space_type"]]
+                opens = booking_notices.start_of(booking) - timedelta(minutes=rules.check_in_before)
+                return words.TOO_EARLY.format(
+                    opens=hm(opens.time()), booking=words.describe(booking, spaces, now.date())
+                )
+        return ""
+
     def _not_yours(self, space_id: str, now: datetime) -> str:
-        """A scan by a reader with nothing to check in to: whether the place is free — never
-        who holds it."""
+        """A scan by a reader with nothing to check in to: whether the place is free for the
+        next two hours (with a request to send for it) — never who holds it."""
         services = self.services
         space = services.spaces.get(space_id)
         assert space is not None
+        rules = services.spaces.rules[space.type]
+        step = rules.slot_minutes
+        minute = -(-(now.hour * 60 + now.minute) // step) * step  # the next whole slot
         hours = services.calendar.hours_on(now.date())
-        step = services.spaces.rules[space.type].slot_minutes
-        minute = now.hour * 60 + now.minute
-        start = time((minute // step * step) // 60, (minute // step * step) % 60)
-        until = hours.closes or time(22, 0)
-        if hours.is_open and start < until:
-            busy = bookings.busy(services.db(), [space.id], now.date(), start, until)
-            shut = bookings.closed(services.db(), now.date(), start, until)
-            if space.id not in busy and space.id not in shut:
-                return words.SEAT_FREE_NO_BOOKING.format(
-                    space=space.name, space_id=space.id, until=hm(until)
-                )
-        return words.SEAT_HELD
+        closes = hours.closes or time(0, 0)
+        last = min(minute + max(rules.min_minutes, 120), closes.hour * 60 + closes.minute)
+        if not hours.is_open or last - minute < rules.min_minutes:
+            return words.SEAT_HELD
+        start, end = time(minute // 60, minute % 60), time(last // 60, last % 60)
+        busy = bookings.busy(services.db(), [space.id], now.date(), start, end)
+        if space.id in busy or space.id in bookings.closed(services.db(), now.date(), start, end):
+            return words.SEAT_HELD
+        wish = Wish(
+            space.type, now.date(), start, end, party_size=space.min_group, space_id=space.id
+        )
+        return words.SEAT_FREE_NO_BOOKING.format(
+            space=space.name, request=words.offer_request(wish)
+        )
 
 
 class ActionStepOut(LibraryAction):

@@ -83,7 +83,7 @@ def test_the_same_text_twice_is_two_messages(demo_client: Any) -> None:
     [
         ({"kind": "click", "key": "HOURS"}, "22:30"),
         ({"kind": "subscribe"}, "欢迎"),
-        ({"kind": "scan", "key": "seat:A101"}, "A101 号座此刻空闲"),
+        ({"kind": "scan", "key": "seat:A101"}, "A101 号座接下来空闲"),
         ({"kind": "text", "text": "你好"}, "你好"),
     ],
     ids=["click", "subscribe", "scan", "text"],
