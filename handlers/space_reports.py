@@ -398,6 +398,61 @@ def _share(part: int, whole: int | None) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def _mask(span: tuple[int, int]) -> int:
+    """The hours of the day a span of minutes touches, as bits (hour h: bit h)."""
+    bits = 0
+    for hour in _hours_of(span):
+        bits |= 1 << hour
+    return bits
+
+
+def _tally(
+    db: Database, ids: set[str], first_day: date, last_day: date, now: datetime | None
+) -> tuple[dict[str, dict[str, int]], list[int], list[int]]:
+    """Per space its figures; per hour of day how many (day, space) pairs were booked, and
+    used, in some part of it. Rows come ordered by day and space, so one space-day's hours
+    are gathered at a time: a year of a thousand seats never sits in memory."""
+    per = {
+        i: {"bookings": 0, "booked_minutes": 0, "used_minutes": 0, "no_shows": 0, "due": 0}
+        for i in ids
+    }
+    booked_hours, used_hours = [0] * 24, [0] * 24
+    key: tuple[str, str] = ("", "")
+    booked_bits = used_bits = 0
+
+    def count() -> None:
+        for hour in range(24):
+            booked_hours[hour] += booked_bits >> hour & 1
+            used_hours[hour] += used_bits >> hour & 1
+
+    rows = db.query(
+        "SELECT space_id, day, start, end, status, checked_in_at, ended_at FROM bookings "
+        "WHERE day BETWEEN ? AND ? AND status != 'cancelled' ORDER BY day, space_id",
+        [first_day.isoformat(), last_day.isoformat()],
+    )
+    for row in rows:
+        if row["space_id"] not in ids:
+            continue
+        if (row["day"], row["space_id"]) != key:
+            count()
+            key, booked_bits, used_bits = (row["day"], row["space_id"]), 0, 0
+        day = date.fromisoformat(row["day"])
+        figures = per[row["space_id"]]
+        figures["bookings"] += 1
+        held = _held(row, day)
+        figures["booked_minutes"] += held[1] - held[0]
+        booked_bits |= _mask(held)
+        used = _used(row, day, now)
+        if used is not None:
+            figures["used_minutes"] += used[1] - used[0]
+            used_bits |= _mask(used)
+        if row["status"] in DUE:
+            figures["due"] += 1
+            figures["no_shows"] += row["status"] == "no_show"
+    count()
+    return per, booked_hours, used_hours
+
+
 def utilisation(
     db: Database,
     spaces: Spaces,
@@ -420,7 +475,6 @@ def utilisation(
     if last_day < first_day:
         raise ValueError("last_day is before first_day")
     chosen = [s for s in spaces.spaces.values() if not space_type or s.type == space_type]
-    ids = {s.id for s in chosen}
     days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
     open_minutes: dict[date, int] | None = None
     if calendar is not None:
@@ -429,35 +483,7 @@ def utilisation(
             hours = calendar.hours_on(day)
             if hours.opens is not None and hours.closes is not None:
                 open_minutes[day] = max(0, minutes(hours.opens, hours.closes))
-    per: dict[str, dict[str, int]] = {
-        s.id: {"bookings": 0, "booked_minutes": 0, "used_minutes": 0, "no_shows": 0, "due": 0}
-        for s in chosen
-    }
-    booked_hours: dict[int, set[tuple[date, str]]] = {h: set() for h in range(24)}
-    used_hours: dict[int, set[tuple[date, str]]] = {h: set() for h in range(24)}
-    rows = db.query(
-        "SELECT space_id, day, start, end, status, checked_in_at, ended_at FROM bookings "
-        "WHERE day BETWEEN ? AND ? AND status != 'cancelled'",
-        [first_day.isoformat(), last_day.isoformat()],
-    )
-    for row in rows:
-        if row["space_id"] not in ids:
-            continue
-        day = date.fromisoformat(row["day"])
-        figures = per[row["space_id"]]
-        figures["bookings"] += 1
-        held = _held(row, day)
-        figures["booked_minutes"] += held[1] - held[0]
-        for hour in _hours_of(held):
-            booked_hours[hour].add((day, row["space_id"]))
-        used = _used(row, day, now)
-        if used is not None:
-            figures["used_minutes"] += used[1] - used[0]
-            for hour in _hours_of(used):
-                used_hours[hour].add((day, row["space_id"]))
-        if row["status"] in DUE:
-            figures["due"] += 1
-            figures["no_shows"] += row["status"] == "no_show"
+    per, booked_hours, used_hours = _tally(db, {s.id for s in chosen}, first_day, last_day, now)
     day_count = len(open_minutes) if open_minutes is not None else len(days)
     per_day_open = sum(open_minutes.values()) if open_minutes is not None else None
     listed = []
@@ -508,8 +534,8 @@ def utilisation(
         "hours": [
             {
                 "hour": hour,
-                "booked": round(len(booked_hours[hour]) / day_count, 2) if day_count else 0.0,
-                "used": round(len(used_hours[hour]) / day_count, 2) if day_count else 0.0,
+                "booked": round(booked_hours[hour] / day_count, 2) if day_count else 0.0,
+                "used": round(used_hours[hour] / day_count, 2) if day_count else 0.0,
             }
             for hour in range(24)
         ],

@@ -421,3 +421,8 @@ def test_a_new_date_re_checks_the_times_already_given(booking: Any) -> None:
     )
     assert reply.endswith("几点开始？")
     assert booking("八点").startswith("预约seat 2026-11-28 08:00-09:00")
+
+
+def test_a_new_start_and_end_together_are_checked_together(booking: Any) -> None:
+    booking("明天上午九点到十一点约个座")
+    assert booking("改成下午五点到七点").startswith("预约seat 2026-11-24 17:00-19:00")

@@ -175,19 +175,20 @@ def test_a_room_asks_the_group_size_and_takes_companions_by_student_number(
 
 
 def test_a_taken_wish_gets_the_nearest_alternatives_to_pick(chat: Any, services: Any) -> None:
-    # Both rooms that fit five people are taken on Monday 15:00–17:00.
-    book_for(services, "oOther1", room("2026-11-23", "15:00", "17:00", 5, "T201"))
-    book_for(services, "oOther2", room("2026-11-23", "15:00", "17:00", 5, "T202"))
-    reply = chat("周一下午三点到五点约讨论室，我们5个人")
+    # The one room for nine people (T405) is taken on Monday 15:00–17:00.
+    book_for(services, "oOther", room("2026-11-23", "15:00", "17:00", 9, "T405"))
+    reply = chat("周一下午三点到五点约讨论室，我们9个人")
     assert "的研讨间已经约满了" in reply
-    assert "1. 后天（11月23日 周一）" in reply
+    assert "1. 后天（11月23日 周一）14:30–16:30 405 创客研讨间" not in reply  # overlaps
+    assert "1. 后天（11月23日 周一）13:00–15:00 405 创客研讨间" in reply
+    assert "2. 后天（11月23日 周一）17:00–19:00 405 创客研讨间" in reply
     assert "回复序号" in reply
     assert active(services) == []
-    reply = chat("1")
-    assert reply.startswith("将为你预约："), reply
+    reply = chat("2")
+    assert reply.startswith("将为你预约：后天（11月23日 周一）17:00–19:00 405 创客研讨间"), reply
     assert chat("确认").startswith("预约成功")
     [made] = active(services)
-    assert (made["start"], made["end"]) != ("15:00", "17:00")
+    assert (made["space_id"], made["start"], made["end"]) == ("T405", "17:00", "19:00")
 
 
 def test_a_named_seat_that_is_taken_offers_one_with_the_same_features(
