@@ -1,4 +1,4 @@
-"""Command line: `python -m bot init-db | serve | scheduler | menu push | demo | chat`.
+"""Command line: `python -m bot init-db | serve | scheduler | menu push | qr | demo | chat`.
 
 Settings come from LIBBOT_* variables (see README); the commands' own flags only choose
 where and how to run.
@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Any
 
 from bot.settings import INSTANCE_DIR, PROJECT_ROOT, Settings, SettingsError
+from handlers.spaces import TYPES
 
 log = logging.getLogger("guanban")
 
@@ -43,6 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     menu = commands.add_parser("menu", help="the custom menus built from config/")
     menu.add_argument("action", choices=("push", "show"), help="push: create them at WeChat")
 
+    qr = commands.add_parser("qr", help="printable check-in QR codes for seats and rooms")
+    qr.add_argument("--out", default=str(INSTANCE_DIR / "qr"), help="folder (default: %(default)s)")
+    qr.add_argument("--format", choices=("png", "pdf", "both"), default="both")
+    qr.add_argument("--type", choices=TYPES)
+    qr.add_argument("--zone", help="only this zone's spaces (a zone id, e.g. K3)")
+    qr.add_argument("--only", default="", help="only these spaces: ids, comma-separated")
+
     demo = commands.add_parser("demo", help="demo mode: demo keys, data and the simulator")
     _server_flags(demo, default_port=8000, default_workers=2)
 
@@ -64,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _scheduler(Settings.from_env())
         if args.command == "menu":
             return _menu(Settings.from_env(), push=args.action == "push")
+        if args.command == "qr":
+            return _qr(Settings.from_env(), args)
         if args.command == "demo":
             return _demo(args)
         if args.command == "chat":
@@ -172,6 +182,34 @@ def _menu(settings: Settings, push: bool) -> int:
     except MenuError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _qr(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.db import migrate
+    from bot.qr import QRError, make_codes
+    from bot.qr_sheets import find_cjk_font
+    from bot.schema import all_migrations
+    from bot.services import build_services
+    from handlers.registry import CAPABILITIES
+
+    migrate(settings.database, all_migrations(CAPABILITIES))  # qr_codes, the token store
+    services = build_services(settings)
+    face = find_cjk_font()
+    only = [space_id.strip() for space_id in args.only.split(",") if space_id.strip()]
+    try:
+        print(make_codes(services, Path(args.out), args.format, args.type, args.zone, only, face))
+    except QRError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if face is None:
+        print(
+            "note: no font with Chinese glyphs found (fc-list :lang=zh), so the labels show "
+            "the space id only; install one (e.g. apt-get install fonts-noto-cjk) and run again",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -36,7 +36,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import messages, stats, users
+from bot import messages, qr, stats, users
 from bot.errors import BUSY, UserFacingError
 from bot.services import Services
 from bot.values import Article, EmptyReply, Incoming, NewsReply, Reply, TextReply
@@ -363,6 +363,8 @@ class Router:
         return None
 
     def _run_scene(self, incoming: Incoming) -> Reply:
+        # A 公众号 code scanned with WeCom's scan button arrives as the code's URL.
+        incoming = replace(incoming, event_key=qr.scene_for(self.services.db(), incoming.event_key))
         action = self._scene_action(incoming.event_key)
         if action is None or action not in self.actions:
             return TextReply(messages.UNKNOWN_SCENE)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlite_utils.migrations import Migrations
 
-from bot import inbox, outbox, staff, stats, tokens, users
+from bot import inbox, outbox, qr, staff, stats, tokens, users
 from handlers.base import Capability
 from intents import dialog_state, unrecognised
 
@@ -19,6 +19,7 @@ CORE_MIGRATIONS: tuple[Migrations, ...] = (
     staff.migrations,
     unrecognised.migrations,
     stats.migrations,
+    qr.migrations,
 )
 
 

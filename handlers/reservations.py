@@ -49,6 +49,7 @@ from handlers.spaces import TYPES
 FORM = "reserve_form"
 CANCEL_FORM = "cancel_reservation_form"
 SCENES = ("seat:", "room:")
+SCAN_EVENTS = ("scan", "subscribe_scan", "scancode_push", "scancode_waitmsg")
 
 SPACE_ID = re.compile(r"(?<![a-z0-9])([a-z]{1,2}\d{3,4}|m3d)(?![0-9])")
 STUDENT_NO = re.compile(r"(?<!\d)\d{8,12}(?!\d)")
@@ -387,9 +388,15 @@ def _scanned(tracker: Tracker) -> str:
     """The space of a scanned QR code ("seat:A001" → "A001"), or "" for a typed 「签到」."""
     metadata = tracker.latest_message.get("metadata") or {}
     key = str(metadata.get("event_key") or "")
-    if metadata.get("kind") != "event":
+    if not _is_scan(tracker):
         return ""
     return next((key[len(p) :] for p in SCENES if key.startswith(p)), "")
+
+
+def _is_scan(tracker: Tracker) -> bool:
+    """A QR scan (not a typed 「签到」 nor the menu's 签到 button)."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    return metadata.get("kind") == "event" and metadata.get("event") in SCAN_EVENTS
 
 
 class ActionCheckIn(LibraryAction):
@@ -402,8 +409,7 @@ class ActionCheckIn(LibraryAction):
         db, now, spaces = services.db(), services.now(), services.spaces
         who = reader(services, tracker)
         space_id = _scanned(tracker)
-        metadata = tracker.latest_message.get("metadata") or {}
-        if metadata.get("kind") == "event" and spaces.get(space_id) is None:
+        if _is_scan(tracker) and spaces.get(space_id) is None:
             dispatcher.utter_message(text=words.UNKNOWN_CODE)
             return []
         mine = bookings.current_booking(db, who, now, spaces)

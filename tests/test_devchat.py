@@ -50,6 +50,8 @@ def test_page_shows_library_name_and_menu(demo_client: Any) -> None:
     # Top-level buttons and the ones inside the 更多 sub-menu, each with its click key.
     for name, key in [
         ("开馆时间", "HOURS"),
+        ("预约座位", "RESERVE"),
+        ("我的预约", "MY_BOOKINGS"),
         ("意见反馈", "FEEDBACK"),
         ("使用帮助", "HELP"),
         ("联系馆员", "HUMAN"),

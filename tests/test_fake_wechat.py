@@ -28,6 +28,7 @@ MASS_SEND = "/cgi-bin/message/mass/send"
 MASS_ALL = "/cgi-bin/message/mass/sendall"
 WORK_SEND = "/cgi-bin/message/send"
 MENU_CREATE = "/cgi-bin/menu/create"
+QR_CREATE = "/cgi-bin/qrcode/create"
 
 
 class Clock:
@@ -528,6 +529,73 @@ def test_work_menus_are_per_agent(api: Api, work: str) -> None:
     assert api.post(MENU_CREATE, MENU, access_token=work)["errcode"] == 41011
     bad = {"button": [_leaf(key="")]}
     assert api.post(MENU_CREATE, bad, access_token=work, agentid=1000002)["errcode"] == 40019
+
+
+# -- parametric QR codes -----------------------------------------------------------------------
+
+
+def qr(action: str, **scene: Any) -> dict[str, Any]:
+    return {"action_name": action, "action_info": {"scene": scene}}
+
+
+def test_a_permanent_code_has_a_ticket_and_a_url_and_never_expires(
+    api: Api, fake: FakeWeChat, mp: str
+) -> None:
+    first = api.post(QR_CREATE, qr("QR_LIMIT_STR_SCENE", scene_str="seat:A001"), access_token=mp)
+    assert set(first) == {"ticket", "url"}
+    assert first["url"].startswith("http://weixin.qq.com/q/") and first["ticket"]
+    # Each call is a new code: remembering them is the client's job.
+    second = api.post(QR_CREATE, qr("QR_LIMIT_STR_SCENE", scene_str="seat:A001"), access_token=mp)
+    assert second["url"] != first["url"] and second["ticket"] != first["ticket"]
+    numeric = api.post(QR_CREATE, qr("QR_LIMIT_SCENE", scene_id=100_000), access_token=mp)
+    assert set(numeric) == {"ticket", "url"}
+    calls = fake.calls(QR_CREATE)
+    assert [(c.account, c.body["action_info"]["scene"]) for c in calls] == [
+        (f"mp:{APPID}", {"scene_str": "seat:A001"}),
+        (f"mp:{APPID}", {"scene_str": "seat:A001"}),
+        (f"mp:{APPID}", {"scene_id": 100_000}),
+    ]
+    assert calls[0].response == first
+
+
+def test_a_temporary_code_expires(api: Api, mp: str) -> None:
+    default = api.post(QR_CREATE, qr("QR_STR_SCENE", scene_str="login:1"), access_token=mp)
+    assert default["expire_seconds"] == 60
+    month = 30 * 24 * 3600
+    longest = {"expire_seconds": month + 1, **qr("QR_SCENE", scene_id=7)}
+    assert api.post(QR_CREATE, longest, access_token=mp)["expire_seconds"] == month
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        qr("QR_FOREVER", scene_str="seat:A001"),
+        {"action_name": "QR_LIMIT_STR_SCENE"},
+        {"action_name": "QR_LIMIT_STR_SCENE", "action_info": "seat:A001"},
+        qr("QR_LIMIT_STR_SCENE", scene_id=1),
+        qr("QR_LIMIT_STR_SCENE", scene_str=""),
+        qr("QR_LIMIT_STR_SCENE", scene_str="座" * 22),  # 66 bytes > 64
+        qr("QR_LIMIT_SCENE", scene_id=100_001),
+        qr("QR_LIMIT_SCENE", scene_id=0),
+        qr("QR_SCENE", scene_id="7"),
+        {"expire_seconds": 0, **qr("QR_SCENE", scene_id=7)},
+    ],
+)
+def test_a_malformed_qr_request_is_refused(api: Api, mp: str, body: dict[str, Any]) -> None:
+    answer = api.post(QR_CREATE, body, access_token=mp)
+    assert answer["errcode"] == 40053 and "ticket" not in answer
+
+
+def test_qr_codes_need_an_mp_token_and_honour_faults(
+    api: Api, fake: FakeWeChat, mp: str, work: str
+) -> None:
+    body = qr("QR_LIMIT_STR_SCENE", scene_str="room:T201")
+    assert api.post(QR_CREATE, body)["errcode"] == 41001
+    assert api.post(QR_CREATE, body, access_token=work)["errcode"] == 40001
+    fake.inject(path=QR_CREATE, errcode=45009)
+    assert api.post(QR_CREATE, body, access_token=mp)["errcode"] == 45009
+    assert fake.calls(QR_CREATE)[-1].fault == "errcode"
+    assert "url" in api.post(QR_CREATE, body, access_token=mp)
 
 
 # -- WeCom messages ----------------------------------------------------------------------------

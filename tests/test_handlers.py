@@ -253,5 +253,8 @@ def test_help_lists_every_capability_and_the_menu(chat_at: Any) -> None:
     for capability in CAPABILITIES:
         for line in capability.help:
             assert f"• {line}" in reply
-    assert "「开馆时间」、「意见反馈」、「使用帮助」、「联系馆员」" in reply
+    assert (
+        "「开馆时间」、「预约座位」、「我的预约」、「签到」、「意见反馈」、「使用帮助」、「联系馆员」"
+        in reply
+    )
     assert reply.endswith(greeting.HELP_FOOTER)

@@ -18,10 +18,18 @@ def test_the_example_menu_becomes_wechats_shape() -> None:
     assert body == {
         "button": [
             {"type": "click", "name": "开馆时间", "key": "HOURS"},
-            {"type": "click", "name": "意见反馈", "key": "FEEDBACK"},
+            {
+                "name": "空间预约",
+                "sub_button": [
+                    {"type": "click", "name": "预约座位", "key": "RESERVE"},
+                    {"type": "click", "name": "我的预约", "key": "MY_BOOKINGS"},
+                    {"type": "click", "name": "签到", "key": "CHECK_IN"},
+                ],
+            },
             {
                 "name": "更多",
                 "sub_button": [
+                    {"type": "click", "name": "意见反馈", "key": "FEEDBACK"},
                     {"type": "click", "name": "使用帮助", "key": "HELP"},
                     {"type": "click", "name": "联系馆员", "key": "HUMAN"},
                 ],

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import messages
 from bot.callback_client import Callback, WeChatPeer, reply_text
 from bot.clock import TZ
-from handlers import feedback, greeting, handoff
+from handlers import feedback, greeting, handoff, reservation_words
 from handlers.base import Capability, Events, LibraryAction
 from handlers.registry import CAPABILITIES
 from tests.conftest import ROOT, Clock, post
@@ -304,6 +304,9 @@ EXPECTED_BY_INTENT = {
     "opening_hours": "开馆",
     "feedback": feedback.ASK,
     "human": "RG",
+    "reserve": reservation_words.ASK_TYPE,
+    "my_reservations": reservation_words.NO_BOOKINGS,
+    "check_in": "现在没有可以签到的预约",
 }
 
 

@@ -49,6 +49,7 @@ ROUTES: dict[str, Route] = {
     "/cgi-bin/user/tag/get": _mp("POST", mp.user_tag_get),
     "/cgi-bin/tags/getidlist": _mp("POST", mp.tags_getidlist),
     "/cgi-bin/get_current_selfmenu_info": _mp("GET", mp.selfmenu_info),
+    "/cgi-bin/qrcode/create": _mp("POST", mp.qrcode_create),
     "/cgi-bin/menu/create": Route("POST", {MP: mp.menu_create, WORK: work.menu_create}),
     "/cgi-bin/menu/get": Route("GET", {MP: mp.menu_get, WORK: work.menu_get}),
     "/cgi-bin/menu/delete": Route("GET", {MP: mp.menu_delete, WORK: work.menu_delete}),

@@ -31,6 +31,7 @@ ERRMSG: dict[int, str] = {
     40032: "invalid openid list size",
     40033: "invalid charset. please check your request, if include \\uxxxx will create fail!",
     40037: "invalid template_id",
+    40053: "invalid action info, please check document",
     40054: "invalid sub button url domain",
     40055: "invalid button url domain",
     40056: "invalid agentid",

@@ -1,8 +1,9 @@
 """公众号 endpoints (api.weixin.qq.com shapes): token, customer-service, template and mass
-messages, user tags, custom menu."""
+messages, user tags, custom menu, parametric QR codes."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -36,6 +37,12 @@ TAGS_MAX = 100
 TAGS_PER_USER = 20
 TAGGING_MAX = 50
 ESCAPED = re.compile(rb"\\u[0-9a-fA-F]{4}")
+QR_TEMPORARY = frozenset({"QR_SCENE", "QR_STR_SCENE"})
+QR_PERMANENT = frozenset({"QR_LIMIT_SCENE", "QR_LIMIT_STR_SCENE"})
+QR_DEFAULT_SECONDS = 60  # a temporary code without expire_seconds
+QR_MAX_SECONDS = 30 * 24 * 3600
+QR_MAX_SCENE_ID = 100_000  # permanent numeric scenes are 1..100000
+QR_MAX_SCENE_STR = 64  # bytes
 
 
 def token(ctx: Ctx) -> dict[str, Any]:
@@ -314,3 +321,36 @@ def selfmenu_info(ctx: Ctx) -> dict[str, Any]:
 def menu_delete(ctx: Ctx) -> dict[str, Any]:
     ctx.state.menus.pop((ctx.account or "", None), None)
     return OK
+
+
+# -- parametric QR codes ---------------------------------------------------------------------
+
+
+def qrcode_create(ctx: Ctx) -> dict[str, Any]:
+    """A new code on every call, as far as a client can tell: the client keeps its permanent
+    codes (Tencent allows 100,000 of them) and must not ask twice for one scene."""
+    body, action = ctx.body, ctx.body.get("action_name")
+    info = body.get("action_info")
+    scene = info.get("scene") if isinstance(info, dict) else None
+    if action not in QR_TEMPORARY | QR_PERMANENT or not isinstance(scene, dict):
+        raise ApiError(40053)
+    if action.endswith("_STR_SCENE"):
+        value = scene.get("scene_str")
+        if not isinstance(value, str) or not 0 < len(value.encode()) <= QR_MAX_SCENE_STR:
+            raise ApiError(40053)
+    else:
+        value = scene.get("scene_id")
+        top = QR_MAX_SCENE_ID if action in QR_PERMANENT else 2**32 - 1
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= top:
+            raise ApiError(40053)
+    seq = next(ctx.state.ids)
+    url = f"http://weixin.qq.com/q/fake{seq:x}"
+    # Tencent's ticket is opaque base64 that happens to carry the URL; so is this one.
+    ticket = base64.b64encode(f"{seq}:{url}".encode()).decode()
+    answer: dict[str, Any] = {"ticket": ticket, "url": url}
+    if action in QR_TEMPORARY:
+        seconds = body.get("expire_seconds", QR_DEFAULT_SECONDS)
+        if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 1:
+            raise ApiError(40053)
+        answer["expire_seconds"] = min(seconds, QR_MAX_SECONDS)
+    return answer
