@@ -112,11 +112,13 @@ def _init_db(settings: Settings, demo_data: bool = False) -> int:
     applied = migrate(settings.database, all_migrations(CAPABILITIES))
     print(f"database {settings.database}: {len(applied)} migration(s) applied")
     if demo_data:
-        from bot.demo import seed
+        from bot.demo import seed, seed_bookings
+        from bot.services import build_services
 
         db = connect(settings.database)
         print(f"demo data: {seed(db)} reader(s) added")
         db.close()
+        print(f"demo data: {seed_bookings(build_services(settings))} booking(s) made")
     return 0
 
 

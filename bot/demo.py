@@ -4,14 +4,15 @@ password below is public."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlite_utils import Database
 
 from bot import staff, users
 from bot.clock import system_clock
+from bot.services import Services
 from bot.values import MP, WORK, Incoming
-from handlers import tickets
+from handlers import bookings, tickets
 from intents import unrecognised
 from intents.result import ParseResult
 
@@ -89,3 +90,42 @@ def seed(db: Database) -> int:
     if staff.by_username(db, username) is None:
         staff.create(db, username, password, role, now, display_name=display_name)
     return added
+
+
+# Demo bookings: this many seats and rooms, today (from the next half hour) and tomorrow.
+DEMO_SEATS = 240
+DEMO_ROOMS = 8
+
+
+def seed_bookings(services: Services) -> int:
+    """Book seats and rooms for made-up readers so the console's occupancy grid and charts
+    have something to show; only once (none when any booking exists), and only what the
+    rules allow at this hour. Returns how many were made."""
+    db, now = services.db(), services.now()
+    if db["bookings"].count:
+        return 0
+    made = 0
+    for offset in (0, 1):
+        day = now.date() + timedelta(days=offset)
+        hours = services.calendar.hours_on(day)
+        if not hours.is_open or hours.opens is None or hours.closes is None:
+            continue
+        begin = max(datetime.combine(day, hours.opens, now.tzinfo), now)
+        minute = -(-(begin.hour * 60 + begin.minute) // 30) * 30 if offset == 0 else 0
+        first = max(minute, hours.opens.hour * 60 + hours.opens.minute)
+        for n in range(DEMO_SEATS // 2 + DEMO_ROOMS // 2):
+            kind = "seat" if n < DEMO_SEATS // 2 else "discussion_room"
+            start = first + (n % 3) * 60
+            end = start + (240 if kind == "seat" else 120)
+            if end > hours.closes.hour * 60 + hours.closes.minute:
+                continue
+            wish = bookings.Wish(
+                kind, day, time(start // 60, start % 60), time(end // 60, end % 60), party_size=4
+            )
+            reader = bookings.Reader(MP, f"oDemoBooker{offset}{n:03d}")
+            try:
+                bookings.book(db, services.spaces, services.calendar, reader, wish, now)
+            except bookings.BookingError:
+                continue  # outside what the rules allow at this hour: fewer demo bookings
+            made += 1
+    return made

@@ -229,3 +229,12 @@ def test_a_closure_from_now_ends_a_booking_in_use(services: Any, clock: Clock) -
     row = bookings.get(services.db(), made["id"])
     assert (row["status"], row["end"]) == ("checked_in", "10:00")
     assert "将提前结束" in notices(services)[0][1]
+
+
+def test_the_demo_books_seats_and_rooms_once(services: Any) -> None:
+    from bot.demo import DEMO_ROOMS, DEMO_SEATS, seed_bookings
+
+    assert seed_bookings(services) == DEMO_SEATS + DEMO_ROOMS  # today from 08:00, tomorrow
+    assert seed_bookings(services) == 0
+    days = services.db().execute("SELECT DISTINCT day FROM bookings ORDER BY day").fetchall()
+    assert days == [("2026-11-22",), ("2026-11-23",)]
