@@ -13,7 +13,7 @@ twice, or a minute that is retried, never tells a reader the same thing twice.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -48,13 +48,9 @@ def notify(
     )
 
 
-def start_of(booking: dict[str, Any]) -> datetime:
-    return bookings.at(date.fromisoformat(booking["day"]), time.fromisoformat(booking["start"]))
-
-
 def _deadline(booking: dict[str, Any], spaces: Spaces) -> datetime:
     rules = spaces.rules[booking["space_type"]]
-    return start_of(booking) + timedelta(minutes=rules.check_in_after)
+    return bookings.span(booking)[0] + timedelta(minutes=rules.check_in_after)
 
 
 def remind(db: Database, spaces: Spaces, now: datetime) -> int:
@@ -66,7 +62,7 @@ def remind(db: Database, spaces: Spaces, now: datetime) -> int:
         "SELECT * FROM bookings WHERE status = 'booked' AND day = ? ORDER BY start",
         [today.isoformat()],
     ):
-        start = start_of(booking)
+        start = bookings.span(booking)[0]
         deadline = _deadline(booking, spaces)
         described = words.describe(booking, spaces, today)
         made = datetime.fromisoformat(booking["created_at"])

@@ -180,6 +180,14 @@ def at(day: date, moment: time) -> datetime:
     return datetime.combine(day, moment, tzinfo=TZ)
 
 
+def span(booking: dict[str, Any]) -> tuple[datetime, datetime]:
+    """When a stored booking starts and ends."""
+    day = date.fromisoformat(booking["day"])
+    return at(day, time.fromisoformat(booking["start"])), at(
+        day, time.fromisoformat(booking["end"])
+    )
+
+
 # -- the rules -----------------------------------------------------------------------------------
 
 
@@ -549,8 +557,7 @@ def current_booking(
         if booking["day"] != now.date().isoformat():
             continue
         rules = spaces.rules[booking["space_type"]]
-        start = at(now.date(), time.fromisoformat(booking["start"]))
-        end = at(now.date(), time.fromisoformat(booking["end"]))
+        start, end = span(booking)
         if start - timedelta(minutes=rules.check_in_before) <= now < end:
             return booking
     return None
@@ -574,7 +581,7 @@ def check_in(
             f"你预约的是 {booking['space_id']}，请到对应位置扫码签到。", "wrong_space"
         )
     rules = spaces.rules[booking["space_type"]]
-    start = at(now.date(), time.fromisoformat(booking["start"]))
+    start, _ = span(booking)
     # The window closes at start + check_in_after, the same instant settle() releases it.
     if booking["status"] == "booked" and now >= start + timedelta(minutes=rules.check_in_after):
         raise BookingError("已超过签到时间，这个预约已失效。", "too_late")
@@ -708,9 +715,7 @@ def add_closure(
             "'away') AND day BETWEEN ? AND ? ORDER BY day, start",
             [space_id, starts.date().isoformat(), ends.date().isoformat()],
         ):
-            day = date.fromisoformat(booking["day"])
-            begin = at(day, time.fromisoformat(booking["start"]))
-            finish = at(day, time.fromisoformat(booking["end"]))
+            begin, finish = span(booking)
             if not (begin < ends and finish > starts):
                 continue
             if booking["status"] == "booked":
@@ -769,9 +774,7 @@ def settle(db: Database, spaces: Spaces, now: datetime) -> dict[str, list[dict[s
         booking = get(db, booking_id)
         assert booking is not None
         rules = spaces.rules[booking["space_type"]]
-        day = date.fromisoformat(booking["day"])
-        start = at(day, time.fromisoformat(booking["start"]))
-        end = at(day, time.fromisoformat(booking["end"]))
+        start, end = span(booking)
         with write_transaction(db):
             current = get(db, booking_id)
             if current is None or current["status"] != booking["status"]:

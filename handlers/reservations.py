@@ -437,7 +437,7 @@ class ActionCheckIn(LibraryAction):
         for booking in bookings.of_reader(self.services.db(), who, now):
             if booking["day"] == now.date().isoformat() and booking["status"] == "booked":
                 rules = spaces.rules[booking["space_type"]]
-                opens = booking_notices.start_of(booking) - timedelta(minutes=rules.check_in_before)
+                opens = bookings.span(booking)[0] - timedelta(minutes=rules.check_in_before)
                 return words.TOO_EARLY.format(
                     opens=hm(opens.time()), booking=words.describe(booking, spaces, now.date())
                 )

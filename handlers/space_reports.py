@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -64,8 +64,8 @@ def _local(moment: datetime) -> datetime:
 
 
 def _minute(text: str) -> int:
-    hour, minute = text.split(":")
-    return int(hour) * 60 + int(minute)
+    """ "HH:MM" as minutes of the day."""
+    return int(text[:2]) * 60 + int(text[3:5])
 
 
 # -- occupancy ------------------------------------------------------------------------------------
@@ -256,6 +256,9 @@ def _where(
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+SEARCH_ORDER = " ORDER BY b.day DESC, b.start, b.space_id, b.id"
+
+
 def search(
     db: Database,
     *,
@@ -265,19 +268,17 @@ def search(
     status: str = "",
     space_id: str = "",
     space_type: str = "",
-    limit: int | None = 20,
+    limit: int = 20,
     skip: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """Bookings matching every filter given, latest day first and by start within a day,
-    with the reader's name and student number; and how many match in all. `limit` None:
-    every one. Raises ValueError for an unknown status or type (callers validate first)."""
+    with the reader's name and student number; and how many match in all. Raises
+    ValueError for an unknown status or type (callers validate first)."""
     where, params = _where(query, day_from, day_to, status, space_id, space_type)
     total = db.execute(f"SELECT count(*) {SEARCH_FROM}{where}", params).fetchone()[0]
-    page = "" if limit is None else " LIMIT ? OFFSET ?"
     rows = db.query(
-        f"SELECT b.*, u.name, u.student_no {SEARCH_FROM}{where} "
-        f"ORDER BY b.day DESC, b.start, b.space_id, b.id{page}",
-        params + ([] if limit is None else [limit, skip]),
+        f"SELECT b.*, u.name, u.student_no {SEARCH_FROM}{where}{SEARCH_ORDER} LIMIT ? OFFSET ?",
+        [*params, limit, skip],
     )
     return [_decoded(row) for row in rows], int(total)
 
@@ -358,52 +359,67 @@ def closure(db: Database, closure_id: int) -> dict[str, Any] | None:
 # -- utilisation ----------------------------------------------------------------------------------
 
 
-def _held(row: dict[str, Any], day: date) -> tuple[int, int]:
+# Stamps are stored by bot.clock.isoformat, in the library's zone: their date and time can be
+# read off the text, which matters when a year of a thousand seats is counted.
+LOCAL_OFFSET = isoformat(datetime(2000, 1, 1, tzinfo=TZ))[-6:]
+
+
+def _minute_on(stamp: str | None, day: str) -> int | None:
+    """The minute of `day` at which `stamp` falls; None when it is none or another day."""
+    if not stamp:
+        return None
+    if not stamp.endswith(LOCAL_OFFSET):
+        stamp = isoformat(datetime.fromisoformat(stamp))
+    if stamp[:10] != day:
+        return None
+    return int(stamp[11:13]) * 60 + int(stamp[14:16])
+
+
+def _held(day: str, start: int, end: int, status: str, ended_at: str | None) -> tuple[int, int]:
     """The minutes of the day the booking kept the space from others: to its end, or to
     the moment it was released or given up as a no-show."""
-    start, end = _minute(row["start"]), _minute(row["end"])
-    if row["status"] in ("released", "no_show") and row["ended_at"]:
-        ended = _local(datetime.fromisoformat(row["ended_at"]))
-        if ended.date() == day:
-            end = min(end, ended.hour * 60 + ended.minute)
+    if status in ("released", "no_show"):
+        ended = _minute_on(ended_at, day)
+        if ended is not None:
+            end = min(end, ended)
     return start, max(start, end)
 
 
-def _used(row: dict[str, Any], day: date, now: datetime | None) -> tuple[int, int] | None:
+def _used(
+    day: str,
+    start: int,
+    end: int,
+    status: str,
+    checked_in_at: str | None,
+    ended_at: str | None,
+    now: str,
+) -> tuple[int, int] | None:
     """The minutes the reader had it after checking in (暂离 included: the seat was theirs);
-    a booking still in use counts to `now` when given, else to its end."""
-    if not row["checked_in_at"]:
+    one still in use counts to `now` (an ISO stamp; empty: to its end)."""
+    if not checked_in_at:
         return None
-    start, end = _minute(row["start"]), _minute(row["end"])
-    came = _local(datetime.fromisoformat(row["checked_in_at"]))
-    begin = max(start, came.hour * 60 + came.minute) if came.date() == day else start
+    came = _minute_on(checked_in_at, day)
+    begin = start if came is None else max(start, came)
     finish = end
-    if row["ended_at"]:
-        ended = _local(datetime.fromisoformat(row["ended_at"]))
-        if ended.date() == day:
-            finish = min(end, ended.hour * 60 + ended.minute)
-    elif now is not None and row["status"] in ACTIVE:
-        local = _local(now)
-        if local.date() == day:
-            finish = min(end, local.hour * 60 + local.minute)
+    if ended_at:
+        ended = _minute_on(ended_at, day)
+        finish = end if ended is None else min(end, ended)
+    elif status in ACTIVE:
+        moment = _minute_on(now, day)
+        finish = end if moment is None else min(end, moment)
     return (begin, finish) if finish > begin else None
-
-
-def _hours_of(span: tuple[int, int]) -> range:
-    start, end = span
-    return range(start // 60, (end - 1) // 60 + 1) if end > start else range(0)
-
-
-def _share(part: int, whole: int | None) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 def _mask(span: tuple[int, int]) -> int:
     """The hours of the day a span of minutes touches, as bits (hour h: bit h)."""
-    bits = 0
-    for hour in _hours_of(span):
-        bits |= 1 << hour
-    return bits
+    start, end = span
+    if end <= start:
+        return 0
+    return (1 << ((end - 1) // 60 + 1)) - (1 << (start // 60))
+
+
+def _share(part: int, whole: int | None) -> float | None:
+    return round(part / whole, 4) if whole else None
 
 
 def _tally(
@@ -417,39 +433,43 @@ def _tally(
         for i in ids
     }
     booked_hours, used_hours = [0] * 24, [0] * 24
+    stamp = isoformat(now) if now is not None else ""
     key: tuple[str, str] = ("", "")
     booked_bits = used_bits = 0
 
-    def count() -> None:
-        for hour in range(24):
-            booked_hours[hour] += booked_bits >> hour & 1
-            used_hours[hour] += used_bits >> hour & 1
+    def count(bits: int, hours: list[int]) -> None:
+        while bits:
+            lowest = bits & -bits
+            hours[lowest.bit_length() - 1] += 1
+            bits ^= lowest
 
-    rows = db.query(
+    rows = db.execute(
         "SELECT space_id, day, start, end, status, checked_in_at, ended_at FROM bookings "
         "WHERE day BETWEEN ? AND ? AND status != 'cancelled' ORDER BY day, space_id",
         [first_day.isoformat(), last_day.isoformat()],
     )
-    for row in rows:
-        if row["space_id"] not in ids:
+    for space_id, day, start_text, end_text, status, checked_in_at, ended_at in rows:
+        if space_id not in ids:
             continue
-        if (row["day"], row["space_id"]) != key:
-            count()
-            key, booked_bits, used_bits = (row["day"], row["space_id"]), 0, 0
-        day = date.fromisoformat(row["day"])
-        figures = per[row["space_id"]]
+        if (day, space_id) != key:
+            count(booked_bits, booked_hours)
+            count(used_bits, used_hours)
+            key, booked_bits, used_bits = (day, space_id), 0, 0
+        start, end = _minute(start_text), _minute(end_text)
+        figures = per[space_id]
         figures["bookings"] += 1
-        held = _held(row, day)
+        held = _held(day, start, end, status, ended_at)
         figures["booked_minutes"] += held[1] - held[0]
         booked_bits |= _mask(held)
-        used = _used(row, day, now)
+        used = _used(day, start, end, status, checked_in_at, ended_at, stamp)
         if used is not None:
             figures["used_minutes"] += used[1] - used[0]
             used_bits |= _mask(used)
-        if row["status"] in DUE:
+        if status in DUE:
             figures["due"] += 1
-            figures["no_shows"] += row["status"] == "no_show"
-    count()
+            figures["no_shows"] += status == "no_show"
+    count(booked_bits, booked_hours)
+    count(used_bits, used_hours)
     return per, booked_hours, used_hours
 
 
@@ -611,11 +631,6 @@ def csv_row(row: dict[str, Any], spaces: Spaces) -> list[str]:
     return [_cell(v) for v in values]
 
 
-def csv_text(rows: Iterable[dict[str, Any]], spaces: Spaces) -> str:
-    """Rows as one CSV document (BOM, header, CRLF lines)."""
-    return "".join(_csv_chunks(iter([list(rows)]), spaces))
-
-
 def _csv_chunks(batches: Iterator[list[dict[str, Any]]], spaces: Spaces) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -628,18 +643,31 @@ def _csv_chunks(batches: Iterator[list[dict[str, Any]]], spaces: Spaces) -> Iter
         yield buffer.getvalue()
 
 
-def search_csv(db: Database, spaces: Spaces, **filters: Any) -> Iterator[str]:
-    """Every booking a search with `filters` finds, as CSV chunks to stream (BOM first),
-    read a few hundred rows at a time so a year's bookings never sit in memory at once."""
-    search(db, **filters, limit=0)  # unknown filters fail here, before the response starts
+def search_csv(
+    db: Database,
+    spaces: Spaces,
+    *,
+    query: str = "",
+    day_from: date | None = None,
+    day_to: date | None = None,
+    status: str = "",
+    space_id: str = "",
+    space_type: str = "",
+) -> Iterator[str]:
+    """Every booking the search finds, as CSV chunks to stream (BOM and header first). One
+    cursor walks the rows, so a year's bookings never sit in memory at once. Bad filters
+    raise ValueError here, before anything is sent."""
+    where, params = _where(query, day_from, day_to, status, space_id, space_type)
+    rows = db.query(f"SELECT b.*, u.name, u.student_no {SEARCH_FROM}{where}{SEARCH_ORDER}", params)
 
     def batches() -> Iterator[list[dict[str, Any]]]:
-        skip = 0
-        while True:
-            rows, _ = search(db, **filters, limit=CSV_CHUNK, skip=skip)
-            if not rows:
-                return
-            yield rows
-            skip += len(rows)
+        batch = []
+        for row in rows:
+            batch.append(_decoded(row))
+            if len(batch) >= CSV_CHUNK:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     return _csv_chunks(batches(), spaces)
