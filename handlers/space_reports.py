@@ -64,7 +64,7 @@ def _local(moment: datetime) -> datetime:
 
 
 def _minute(text: str) -> int:
-    """ "HH:MM" as minutes of the day."""
+    """Minutes of the day of an "HH:MM" time."""
     return int(text[:2]) * 60 + int(text[3:5])
 
 

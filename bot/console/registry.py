@@ -51,12 +51,13 @@ class Plugin:
 
 def plugins() -> tuple[Plugin, ...]:
     """Every console plugin, in navigation order. A new capability adds one line here."""
-    from bot.console import accounts, dashboard, readers, tickets, tokens, unrecognised
+    from bot.console import accounts, dashboard, readers, spaces, tickets, tokens, unrecognised
 
     return (
         dashboard.PLUGIN,
         tickets.PLUGIN,
         readers.PLUGIN,
+        spaces.PLUGIN,
         tokens.PLUGIN,
         accounts.PLUGIN,
         unrecognised.PLUGIN,
