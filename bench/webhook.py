@@ -20,11 +20,7 @@ import contextlib
 import http.client
 import itertools
 import json
-import math
-import os
-import re
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,18 +35,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine  # noqa: E402
+from bench.server import HOST, Server, mp_peer, percentile  # noqa: E402
 from bot.callback_client import Callback, WeChatPeer  # noqa: E402
 from bot.messages import HOLDING  # noqa: E402
-from bot.protocol import Account, ProtocolError  # noqa: E402
-from bot.values import MP  # noqa: E402
+from bot.protocol import ProtocolError  # noqa: E402
 
-HOST = "127.0.0.1"  # loopback only, always
-# Test keys (public, like tests/conftest.py's): never point a real 公众号 here.
-KEYS = {
-    "LIBBOT_MP_TOKEN": "bench-mp-token",
-    "LIBBOT_MP_APPID": "wx1234567890abcdef",
-    "LIBBOT_MP_AES_KEY": "dGVzdC1tcC1hZXMta2V5LTMyLWJ5dGVzLWxvbmctISE",
-}
 # (text, words one of which the reply must contain): opening hours and a greeting.
 MESSAGES = [("今天几点闭馆", ("闭馆", "开馆")), ("你好", ("你好", "馆伴"))]
 READERS = 200  # distinct openids the callbacks come from
@@ -82,130 +71,6 @@ class LevelResult:
     client_cpu_s: float = 0.0
     server_cpu_s: float = 0.0
     stopped_early: bool = False
-
-
-# -- the server --------------------------------------------------------------------------------
-
-
-class Server:
-    """`python -m bot serve` in a subprocess, with its own temporary database and log."""
-
-    def __init__(
-        self, workers: int, threads: int, workdir: Path, log_dir: Path | None = None
-    ) -> None:
-        self.workers = workers
-        self.threads = threads
-        self.port = _free_port()
-        if log_dir:
-            log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = (log_dir or workdir) / f"serve-w{workers}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LIBBOT_")}
-        env.update(KEYS)
-        env.update(
-            LIBBOT_DATABASE=str(workdir / f"bench-w{workers}.sqlite3"),
-            LIBBOT_SECRET_KEY="bench-secret",
-            PYTHONPATH=str(ROOT),
-        )
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bot",
-                "serve",
-                "--host",
-                HOST,
-                "--port",
-                str(self.port),
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            # Own process group: a Ctrl-C in the terminal reaches only the benchmark, which
-            # then stops the server itself (gracefully, and surely).
-            start_new_session=True,
-        )
-
-    def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}: {self.tail()}")
-            try:
-                conn = http.client.HTTPConnection(HOST, self.port, timeout=1)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    # Every worker must be up before we measure, not only the first one.
-                    if self.worker_pids() and len(self.worker_pids()) >= self.workers:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"server did not become healthy: {self.tail()}")
-
-    def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            return [int(pid) for pid in children.read_text().split()]
-        except OSError:
-            return []
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the master and its live workers."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for pid in [self.process.pid, *self.worker_pids()]:
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                continue
-            # Fields after the command name (which may contain spaces) start at state.
-            rest = stat[stat.rindex(")") + 2 :].split()
-            total += int(rest[11]) + int(rest[12])  # utime, stime
-        return total / ticks
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()  # gunicorn: graceful shutdown
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-        self._log.close()
-
-    def tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def log_problems(self) -> list[str]:
-        """Log lines above INFO, tracebacks and worker restarts (what a reader should see)."""
-        text = self.log_path.read_text(errors="replace")
-        pattern = re.compile(r"\b(WARNING|ERROR|CRITICAL|Traceback|WORKER TIMEOUT|Booting worker)")
-        lines = [line for line in text.splitlines() if pattern.search(line)]
-        boots = [line for line in lines if "Booting worker" in line]
-        others = [line for line in lines if "Booting worker" not in line]
-        extra = len(boots) - self.workers
-        if extra > 0:
-            others.append(f"{extra} worker(s) booted after the first {self.workers}")
-        return others
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 # -- the client --------------------------------------------------------------------------------
@@ -314,9 +179,9 @@ def run_level(
     result.rps = round(result.sent / result.seconds, 1) if result.seconds else 0.0
     timed = sorted(latencies[i] * 1000 for i in done)
     if timed:
-        result.p50_ms = round(_percentile(timed, 50), 2)
-        result.p90_ms = round(_percentile(timed, 90), 2)
-        result.p99_ms = round(_percentile(timed, 99), 2)
+        result.p50_ms = round(percentile(timed, 50), 2)
+        result.p90_ms = round(percentile(timed, 90), 2)
+        result.p99_ms = round(percentile(timed, 99), 2)
         result.max_ms = round(timed[-1], 2)
 
     # After the timed window: every 200 reply must decrypt, verify and say the right thing.
@@ -337,12 +202,6 @@ def run_level(
         else:
             result.bad_replies += 1
     return result
-
-
-def _percentile(sorted_values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def warm_up(server: Server, peer: WeChatPeer, n: int) -> None:
@@ -438,10 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # a `kill` also stops the server
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with `&`
     deadline = time.perf_counter() + args.max_seconds
-    peer = WeChatPeer(
-        Account(MP, KEYS["LIBBOT_MP_TOKEN"], KEYS["LIBBOT_MP_AES_KEY"], KEYS["LIBBOT_MP_APPID"]),
-        mode="safe",
-    )
+    peer = mp_peer()
     info = machine()
     print(
         f"webhook benchmark: 公众号 safe mode, {args.requests} requests per level; "
