@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format bench chromium model clean
+.PHONY: setup run test lint format bench bench-seat-rush chromium model clean
 
 setup: $(STAMP) model
 
@@ -43,6 +43,11 @@ format: setup
 bench: setup
 	$(PY) bench/webhook.py
 	$(PY) bench/nlu.py
+
+# The seat-release rush (2–3 minutes, most of it waiting for the release minute): 2000
+# readers race for 1000 seats through the webhook; fails on a double booking or a late reply.
+bench-seat-rush: setup
+	$(PY) bench/seat_rush.py
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3*
