@@ -26,6 +26,7 @@ from sqlite_utils.migrations import Migrations
 
 from bot.clock import TZ, isoformat
 from bot.db import write_transaction
+from bot.errors import UserFacingError
 from handlers.forms import CLOSED_DAY, OUTSIDE_HOURS
 from handlers.hours_text import day_label, hm
 from handlers.library_calendar import LibraryCalendar
@@ -134,13 +135,13 @@ def create_space_closures(db: Database) -> None:
     db.execute("CREATE INDEX space_closures_space ON space_closures (space_id, ends_at)")
 
 
-class BookingError(ValueError):
-    """A booking that cannot be made or changed: `message` is the sentence for the reader,
-    `reason` a stable word for the API and the form (taken, closed, too_early, …)."""
+class BookingError(UserFacingError):
+    """A booking that cannot be made or changed: `message` is the sentence for the reader
+    (the router says it as it is), `reason` a stable word for the API and the form (taken,
+    closed, too_early, …)."""
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
-        self.message = message
         self.reason = reason
 
 
@@ -543,16 +544,21 @@ def cancel(
                 "这个预约已经开始使用或已结束，不能取消了；离开时发送「退座」即可。",
                 "not_cancellable",
             )
-        _set(
-            db,
-            booking["id"],
-            status="cancelled",
-            ended_at=isoformat(now),
-            cancel_reason=reason[:200],
-            cancelled_by=by,
-        )
-        _free_slots(db, booking["id"])
+        _cancel_row(db, booking["id"], by, reason, now)
     return get(db, booking["id"])  # type: ignore[return-value]
+
+
+def _cancel_row(db: Database, booking_id: int, by: str, reason: str, now: datetime) -> None:
+    """Cancelled, and all of its time free again (call it inside a write transaction)."""
+    _set(
+        db,
+        booking_id,
+        status="cancelled",
+        ended_at=isoformat(now),
+        cancel_reason=reason[:200],
+        cancelled_by=by,
+    )
+    _free_slots(db, booking_id)
 
 
 def current_booking(
@@ -725,15 +731,7 @@ def add_closure(
             if not (begin < ends and finish > starts):
                 continue
             if booking["status"] == "booked":
-                _set(
-                    db,
-                    booking["id"],
-                    status="cancelled",
-                    ended_at=isoformat(now),
-                    cancel_reason=reason[:200],
-                    cancelled_by=by,
-                )
-                _free_slots(db, booking["id"])
+                _cancel_row(db, booking["id"], by, reason, now)
             elif starts <= now:
                 _end_early(db, booking["id"], now)
             else:  # in use now, the closure comes later: it ends when the closure begins

@@ -11,7 +11,7 @@ from datetime import date, time
 from typing import Any
 
 from handlers.hours_text import day_label
-from handlers.spaces import TYPE_NAMES, Spaces
+from handlers.spaces import Spaces
 
 # -- the booking form ---------------------------------------------------------------------------
 
@@ -25,15 +25,12 @@ CONFIRM_SEAT = "将为你预约：{when} 的座位{features}，现在还有 {cou
 CONFIRM_ONE_SEAT = "将为你预约：{when} {space}。"
 CONFIRM_ROOM = "将为你预约：{when} {space}（{zone}，可容纳 {capacity} 人），{party} 人使用。"
 COMPANIONS = "同行同学：{numbers}。"
-NOT_POSSIBLE = "{problem}"
 OFFERS = "可以换成：\n{lines}\n回复序号（如「1」）选一个，或直接说新的时间；回复「取消」放弃。"
 NO_OFFERS = "这一天暂时没有合适的时段了，换一天试试？回复「取消」可放弃。"
 BOOKED = (
     "预约成功✅ 预约号 {ref}\n{booking}\n请在开始前 {before} 分钟到开始后 {after} 分钟内"
     "到场扫码或发送「签到」。不来请提前发送「取消预约」，未签到会记违约哦。"
 )
-BOOKED_ROOM_EXTRA = "同行同学：{numbers}（请提醒他们一起到场）。"
-BAD_COMPANION = "学号 {numbers} 的格式不对（应为 8–12 位数字），先不带上他们了。"
 
 # -- listing and cancelling -------------------------------------------------------------------
 
@@ -105,7 +102,3 @@ def offer_request(wish: Any) -> str:
     party = f" {wish.party_size}人" if wish.space_type != "seat" else ""
     day = wish.day
     return f"约{wish.space_id} {day.month}月{day.day}日 {wish.start:%H:%M}到{wish.end:%H:%M}{party}"
-
-
-def type_name(kind: str) -> str:
-    return TYPE_NAMES.get(kind, kind)

@@ -4,8 +4,9 @@ check in (a scanned QR code or 「签到」), 暂离 and 退座.
 The rules and the database live in handlers.bookings; this module holds the conversation.
 The booking form asks for what is missing (type, date, start, end; the group size for
 rooms), then shows what is free — or, when the wish cannot be met, the nearest alternatives
-to pick by number — and books only after 「确认」. A reader only ever hears about their own
-bookings: a scanned seat someone else holds is "booked", never by whom.
+to pick by number — and books only after 「确认」. A BookingError is a UserFacingError: what
+check-in, 暂离 and 退座 refuse, the router says as it is. A reader only ever hears about
+their own bookings: a scanned seat someone else holds is "booked", never by whom.
 """
 
 from __future__ import annotations
@@ -421,11 +422,7 @@ class ActionCheckIn(LibraryAction):
         if space_id and mine is None:
             dispatcher.utter_message(text=self._not_yours(space_id, now))
             return []
-        try:
-            booking = bookings.check_in(db, spaces, who, now, space_id)
-        except BookingError as error:
-            dispatcher.utter_message(text=error.message)
-            return []
+        booking = bookings.check_in(db, spaces, who, now, space_id)  # BookingError: said
         template = words.BACK if mine and mine["status"] == "away" else words.CHECKED_IN
         described = words.describe(booking, spaces, now.date())
         dispatcher.utter_message(text=template.format(booking=described))
@@ -477,13 +474,9 @@ class ActionStepOut(LibraryAction):
     ) -> Events:
         services = self.services
         now = services.now()
-        try:
-            _, minutes = bookings.step_out(
-                services.db(), services.spaces, reader(services, tracker), now
-            )
-        except BookingError as error:
-            dispatcher.utter_message(text=error.message)
-            return []
+        _, minutes = bookings.step_out(
+            services.db(), services.spaces, reader(services, tracker), now
+        )
         until = hm((now + timedelta(minutes=minutes)).time())
         dispatcher.utter_message(text=words.STEPPED_OUT.format(minutes=minutes, until=until))
         return []
@@ -497,13 +490,7 @@ class ActionReleaseSeat(LibraryAction):
     ) -> Events:
         services = self.services
         now = services.now()
-        try:
-            booking = bookings.release(
-                services.db(), services.spaces, reader(services, tracker), now
-            )
-        except BookingError as error:
-            dispatcher.utter_message(text=error.message)
-            return []
+        booking = bookings.release(services.db(), services.spaces, reader(services, tracker), now)
         described = words.describe(booking, services.spaces, now.date())
         dispatcher.utter_message(text=words.RELEASED.format(booking=described))
         return []
