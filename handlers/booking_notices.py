@@ -89,17 +89,10 @@ def released(services: Services, changed: dict[str, list[dict[str, Any]]]) -> No
     for kind, template in (("no_show", words.NO_SHOW), ("overstay", words.OVERSTAY)):
         for booking in changed[kind]:
             reader = bookings.Reader(booking["channel"], booking["user_id"])
-            rules = spaces.rules[booking["space_type"]]
-            since = booking["away_since"]
-            away = (
-                bookings.step_out_minutes(rules, datetime.fromisoformat(since))
-                if since
-                else rules.step_out_minutes
-            )
             text = template.format(
                 booking=words.describe(booking, spaces, now.date()),
                 deadline=hm(_deadline(booking, spaces).time()),
-                minutes=away,
+                minutes=bookings.away_allowance(booking, spaces.rules[booking["space_type"]]),
                 window=policy.window_days,
                 count=bookings.violations_within(db, reader, now, policy.window_days),
                 limit=policy.limit,

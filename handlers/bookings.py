@@ -15,9 +15,10 @@ within the window: freed, and a violation).
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -31,9 +32,12 @@ from handlers.forms import CLOSED_DAY, OUTSIDE_HOURS
 from handlers.hours_text import day_label, hm
 from handlers.library_calendar import LibraryCalendar
 from handlers.spaces import TYPE_NAMES, Rules, Space, Spaces
+from handlers.vacancies import Occupancy
 
 UNIT = 5  # minutes: every slot size is a multiple of it
 ACTIVE = ("booked", "checked_in", "away")
+RACE_SPREAD = 32  # after a lost race for a space, the next try picks among this many
+GROUP_TYPES = frozenset({"discussion_room", "cinema", "research_room"})  # booked by a group
 REF_PREFIX = "YY"
 
 migrations = Migrations("bookings")
@@ -274,7 +278,7 @@ def fits(space: Space, wish: Wish) -> bool:
         return False
     if any(f not in space.features for f in wish.features):
         return False
-    if space.type in ("discussion_room", "cinema", "research_room"):
+    if space.type in GROUP_TYPES:
         return space.min_group <= wish.party_size <= space.capacity
     return True
 
@@ -290,28 +294,44 @@ def group_problem(space: Space, party_size: int) -> str | None:
 # -- what is free ----------------------------------------------------------------------------
 
 
-def busy(db: Database, space_ids: Iterable[str], day: date, start: time, end: time) -> set[str]:
-    """The spaces among `space_ids` with an active booking overlapping [start, end).
+def candidates(spaces: Spaces, wish: Wish) -> Sequence[Space]:
+    """The spaces of the wish's type with its features and room for its group, in order."""
+    found = spaces.of_type(wish.space_type)
+    if wish.features or wish.space_type in GROUP_TYPES:
+        return [s for s in found if fits(s, wish)]
+    return found
 
-    Read from `bookings` (one row per booking, indexed by day and status), not from the
-    slot rows (one per 5 minutes): a full day of 1,000 seats is 1,000 rows here, 48,000
-    there, and the seat rush asks this for every reader. A booking ended early has left
-    the active statuses, just as its remaining slots have been freed.
+
+def occupancy(db: Database, day: date) -> Occupancy:
+    """One read of what holds each space on `day`: its active bookings and its closures.
+
+    Read from `bookings` (one row per booking, indexed by day), not from the slot rows (one
+    per 5 minutes): a full day of 1,000 seats is 1,000 rows here, 48,000 there, and the seat
+    rush asks this for every reader. A booking ended early has left the active statuses, just
+    as its remaining slots have been freed.
     """
+    # 'HH:MM' to minutes in SQL: at the rush this runs for 1,000 rows per request.
     rows = db.execute(
-        "SELECT DISTINCT space_id FROM bookings WHERE day = ? AND status IN "
-        "('booked', 'checked_in', 'away') AND start < ? AND end > ?",
-        [day.isoformat(), hm(end), hm(start)],
+        "SELECT space_id, substr(start, 1, 2) * 60 + substr(start, 4, 2), "
+        "substr(end, 1, 2) * 60 + substr(end, 4, 2) FROM bookings "
+        "WHERE day = ? AND status IN ('booked', 'checked_in', 'away')",
+        [day.isoformat()],
     ).fetchall()
-    wanted = set(space_ids)
-    return {space_id for (space_id,) in rows if space_id in wanted}
+    midnight = at(day, time(0))
+    for space_id, starts_at, ends_at in db.execute(
+        "SELECT space_id, starts_at, ends_at FROM space_closures WHERE lifted_at IS NULL "
+        "AND starts_at < ? AND ends_at > ?",
+        [isoformat(midnight + timedelta(days=1)), isoformat(midnight)],
+    ):
+        first = (datetime.fromisoformat(starts_at) - midnight).total_seconds() // 60
+        last = -(-(datetime.fromisoformat(ends_at) - midnight).total_seconds() // 60)
+        rows.append((space_id, max(0, int(first)), min(24 * 60, int(last))))
+    return Occupancy.from_periods(rows)
 
 
 def free(db: Database, spaces: Spaces, wish: Wish) -> list[Space]:
-    candidates = [s for s in spaces.spaces.values() if fits(s, wish)]
-    taken = busy(db, (s.id for s in candidates), wish.day, wish.start, wish.end)
-    taken |= set(closed(db, wish.day, wish.start, wish.end))
-    return [s for s in candidates if s.id not in taken]
+    vacant = occupancy(db, wish.day).vacancies(candidates(spaces, wish))
+    return vacant.at(wish.start, wish.end)
 
 
 def closed(db: Database, day: date, start: time, end: time) -> dict[str, str]:
@@ -328,19 +348,19 @@ def alternatives(
     db: Database, spaces: Spaces, calendar: LibraryCalendar, wish: Wish, limit: int = 3
 ) -> list[Wish]:
     """The nearest wishes that can be met: another space at the same time (same features),
-    else the same length earlier or later that day."""
-    found: list[Wish] = []
-    same_time = free(db, spaces, Wish(**{**wish.__dict__, "space_id": ""}))
-    for space in same_time[:limit]:
-        found.append(Wish(**{**wish.__dict__, "space_id": space.id}))
+    else the same length earlier or later that day (the space named, if it is free then)."""
+    held = occupancy(db, wish.day)
+    choices = candidates(spaces, wish)
+    vacant = held.vacancies(choices)
+    found = [replace(wish, space_id=s.id) for s in vacant.at(wish.start, wish.end, limit)]
     if found:
         return found
     hours = calendar.hours_on(wish.day)
     if hours.opens is None or hours.closes is None:
         return []
-    rules = spaces.rules[wish.space_type]
+    named = next((s for s in choices if wish.space_id and s.id == wish.space_id), None)
     length = minutes(wish.start, wish.end)
-    step = rules.slot_minutes
+    step = spaces.rules[wish.space_type].slot_minutes
     for shift in range(step, 12 * 60, step):
         for direction in (-1, 1):
             start = at(wish.day, wish.start) + timedelta(minutes=direction * shift)
@@ -349,12 +369,12 @@ def alternatives(
                 continue
             if start.time() < hours.opens or end.time() > hours.closes:
                 continue
-            moved = Wish(**{**wish.__dict__, "start": start.time(), "end": end.time()})
-            spots = free(db, spaces, moved)
-            if wish.space_id:
-                spots = [s for s in spots if s.id == wish.space_id] or spots
-            if spots:
-                found.append(Wish(**{**moved.__dict__, "space_id": spots[0].id}))
+            if named and held.is_free(named.id, start.time(), end.time()):
+                spot = named
+            else:
+                spot = next(iter(vacant.at(start.time(), end.time(), 1)), None)
+            if spot:
+                found.append(replace(wish, start=start.time(), end=end.time(), space_id=spot.id))
                 if len(found) >= limit:
                     return found
     return found
@@ -391,22 +411,28 @@ def book(
         if not choices:
             raise BookingError(none_free(wish, now), "taken")
     # Another reader may take the first free space between the read and the insert: the
-    # primary key refuses ours, and we look again — what is free now, not a stale list.
+    # primary key refuses ours, and we look again — what is free now, not a stale list —
+    # leaving out what refused us (a booking ended early keeps its past slot rows). After a
+    # refusal, others are racing for the same first seats: take one of the next few at random.
+    choice = choices[0]
+    refused: set[str] = set()
     for _attempt in range(20):
         try:
-            return _insert(db, choices[0], reader, wish, now)
+            return _insert(db, choice, reader, wish, now)
         except (_Taken, _Closed):
             if wish.space_id:
                 break
-            choices = free(db, spaces, wish)
+            refused.add(choice.id)
+            choices = [s for s in free(db, spaces, wish) if s.id not in refused]
             if not choices:
                 break
+            choice = random.choice(choices[:RACE_SPREAD])
         except _ReaderBusy:
             raise BookingError(
                 "你在这个时间已经有预约了，可以发送「我的预约」查看。", "overlap"
             ) from None
     raise BookingError(
-        none_free(wish, now) if not wish.space_id else f"{choices[0].name}这个时间已经被约了。",
+        none_free(wish, now) if not wish.space_id else f"{choice.name}这个时间已经被约了。",
         "taken",
     )
 
@@ -520,12 +546,20 @@ def _end_early(db: Database, booking_id: int, now: datetime) -> None:
     _free_slots(db, booking_id, from_unit=-(-minute // UNIT))
 
 
+def away_allowance(booking: dict[str, Any], rules: Rules) -> int:
+    """Minutes a 暂离 may last — the meal-time allowance if it began in a meal window."""
+    since = booking["away_since"]
+    return (
+        step_out_minutes(rules, datetime.fromisoformat(since)) if since else rules.step_out_minutes
+    )
+
+
 def _overstayed(booking: dict[str, Any], rules: Rules, now: datetime) -> bool:
-    """Away (暂离) for longer than allowed — the meal-time allowance if it began in one."""
+    """Away (暂离) for longer than allowed."""
     if booking["status"] != "away" or not booking["away_since"]:
         return False
     since = datetime.fromisoformat(booking["away_since"])
-    return now >= since + timedelta(minutes=step_out_minutes(rules, since))
+    return now >= since + timedelta(minutes=away_allowance(booking, rules))
 
 
 def _set(db: Database, booking_id: int, **columns: Any) -> None:

@@ -49,11 +49,13 @@ Validator = Callable[["FormAction", Any, Mapping[str, Any]], str | None]
 @dataclass(frozen=True)
 class Review:
     """What a form says instead of its summary; `go_on` keeps it open (waiting for a pick or a
-    new value, with `events` setting what it needs), else it ends."""
+    new value, with `events` setting what it needs), else it ends. With `confirm`, the text
+    *is* the summary (worked out with the check, not twice), and the confirmation is asked."""
 
     text: str
     go_on: bool = True
     events: Events = field(default_factory=list)
+    confirm: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ class FormAction(LibraryAction):
     # -- what subclasses write -------------------------------------------------------------
 
     def summary(self, slots: Mapping[str, Any]) -> str:
-        """One or two lines saying what will be done, for the confirmation."""
+        """One or two lines saying what will be done, for the confirmation (unless review()
+        gave them)."""
         raise NotImplementedError
 
     def submit(
@@ -171,16 +174,17 @@ class FormAction(LibraryAction):
             dispatcher.utter_message(text="\n".join([*complaints, missing.ask]))
             return [*events, ActiveLoop(self.FORM), SlotSet(REQUESTED, missing.name)]
         review = self.review(tracker, slots)
-        if review is not None:
+        if review is not None and not review.confirm:
             dispatcher.utter_message(text="\n".join([*complaints, review.text]))
             if not review.go_on:
                 return self._close()
             return [*events, *review.events, ActiveLoop(self.FORM), SlotSet(REQUESTED, CONFIRM)]
         if not self.CONFIRM:
             return self._submitted(self.submit(dispatcher, tracker, slots))
-        lines = [*complaints, self.summary(slots), ASK_CONFIRM]
-        dispatcher.utter_message(text="\n".join(lines))
-        return [*events, ActiveLoop(self.FORM), SlotSet(REQUESTED, CONFIRM)]
+        summary = review.text if review is not None else self.summary(slots)
+        dispatcher.utter_message(text="\n".join([*complaints, summary, ASK_CONFIRM]))
+        reviewed = review.events if review is not None else []
+        return [*events, *reviewed, ActiveLoop(self.FORM), SlotSet(REQUESTED, CONFIRM)]
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ from handlers.forms import (
     within_opening_hours,
 )
 from handlers.hours_text import day_label, hm
-from handlers.spaces import TYPES
+from handlers.spaces import TYPES, Space
 
 FORM = "reserve_form"
 CANCEL_FORM = "cancel_reservation_form"
@@ -171,6 +171,7 @@ class ActionReserve(FormAction):
             bookings.check_rules(
                 db, services.spaces, services.calendar, reader(services, tracker), wish, now
             )
+            vacant = bookings.free(db, services.spaces, wish)
             if wish.space_id:
                 space = services.spaces.get(wish.space_id)
                 if space is None or space.type != wish.space_type:
@@ -180,13 +181,13 @@ class ActionReserve(FormAction):
                 )
                 if problem:
                     raise BookingError(problem, "group_size")
-                if space.id not in {s.id for s in bookings.free(db, services.spaces, wish)}:
+                if space not in vacant:
                     raise BookingError(f"{space.name}这个时间已经被约了。", "taken")
-            elif not bookings.free(db, services.spaces, wish):
+            elif not vacant:
                 raise BookingError(bookings.none_free(wish, now), "taken")
         except BookingError as error:
             return self._refusal(error, wish)
-        return None
+        return Review(self._summary(wish, vacant), confirm=True)
 
     def _refusal(self, error: BookingError, wish: Wish) -> Review:
         """A wish that cannot be met: the reason, and the nearest alternatives when the
@@ -209,14 +210,14 @@ class ActionReserve(FormAction):
         text = f"{error.message}\n" + words.OFFERS.format(lines="\n".join(lines))
         return Review(text, events=[SlotSet("offers", offers)])
 
-    def summary(self, slots: Mapping[str, Any]) -> str:
+    def _summary(self, wish: Wish, vacant: list[Space]) -> str:
+        """What will be booked, for the confirmation; `vacant`: what is free for the wish."""
         services = self.services
-        wish = self._wish(slots)
         today = services.now().date()
         when = f"{day_label(wish.day, today)}{hm(wish.start)}–{hm(wish.end)}"
         space = services.spaces.get(wish.space_id) if wish.space_id else None
         if wish.space_type == "seat" and space is None:
-            count = len(bookings.free(services.db(), services.spaces, wish))
+            count = len(vacant)
             wanted = "、".join({"power": "有插座", "window": "靠窗"}[f] for f in wish.features)
             text = words.CONFIRM_SEAT.format(
                 when=when, count=count, features=f"（{wanted}）" if wanted else ""
@@ -224,8 +225,7 @@ class ActionReserve(FormAction):
         elif space is not None and wish.space_type == "seat":
             text = words.CONFIRM_ONE_SEAT.format(when=when, space=space.name)
         else:
-            rooms = [space] if space else bookings.free(services.db(), services.spaces, wish)
-            room = rooms[0]
+            room = space or vacant[0]
             zone = services.spaces.zones.get(room.zone)
             text = words.CONFIRM_ROOM.format(
                 when=when,
@@ -455,8 +455,7 @@ class ActionCheckIn(LibraryAction):
         if not hours.is_open or last - minute < rules.min_minutes:
             return words.SEAT_HELD
         start, end = time(minute // 60, minute % 60), time(last // 60, last % 60)
-        busy = bookings.busy(services.db(), [space.id], now.date(), start, end)
-        if space.id in busy or space.id in bookings.closed(services.db(), now.date(), start, end):
+        if not bookings.occupancy(services.db(), now.date()).is_free(space.id, start, end):
             return words.SEAT_HELD
         wish = Wish(
             space.type, now.date(), start, end, party_size=space.min_group, space_id=space.id

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from functools import cached_property
 from typing import Any
 
 TYPES = ("seat", "discussion_room", "cinema", "research_room")
@@ -95,8 +96,16 @@ class Spaces:
     policy: Policy = field(default_factory=Policy)
     reminders: Reminders = field(default_factory=Reminders)
 
-    def of_type(self, kind: str) -> list[Space]:
-        return [s for s in self.spaces.values() if s.type == kind]
+    def of_type(self, kind: str) -> tuple[Space, ...]:
+        """The spaces of one type, in config order (read for every booking request)."""
+        return self._by_type.get(kind, ())
+
+    @cached_property
+    def _by_type(self) -> dict[str, tuple[Space, ...]]:
+        found: dict[str, list[Space]] = {}
+        for space in self.spaces.values():
+            found.setdefault(space.type, []).append(space)
+        return {kind: tuple(spaces) for kind, spaces in found.items()}
 
     def get(self, space_id: str) -> Space | None:
         return self.spaces.get(space_id.upper()) or self.spaces.get(space_id)

@@ -27,6 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from intents.normalize import normalize
+from intents.scoring import LinearScorer
 
 log = logging.getLogger("guanban.intents")
 
@@ -106,6 +107,7 @@ class IntentClassifier:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.intents: list[str] = list(pipeline.classes_)
+        self.scorer = LinearScorer.for_pipeline(pipeline)  # None: sklearn computes each one
 
     @classmethod
     def train(cls, examples: Iterable[Example]) -> IntentClassifier:
@@ -117,7 +119,10 @@ class IntentClassifier:
         return cls(pipeline)
 
     def rank(self, text: str, top: int = 5) -> list[tuple[str, float]]:
-        probabilities = self.pipeline.predict_proba([text])[0]
+        if self.scorer is not None:
+            probabilities = self.scorer.probabilities(text)
+        else:
+            probabilities = self.pipeline.predict_proba([text])[0]
         order = probabilities.argsort()[::-1][:top]
         return [(self.intents[i], float(probabilities[i])) for i in order]
 

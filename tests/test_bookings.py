@@ -174,6 +174,17 @@ def test_check_in_window_step_out_and_release(db: Any) -> None:
     assert made["id"] == released["id"]
 
 
+def test_a_seat_left_early_is_not_offered_for_the_minutes_it_was_held(db: Any) -> None:
+    # A001 is held 09:00–10:05 (left at 10:01); 10:00–11:00 overlaps those slot rows, so the
+    # booking goes to the next seat rather than failing on A001 again and again.
+    book(db, seat(start="09:00", end="11:00"), moment(MONDAY, "08:00"))
+    bookings.check_in(db, SPACES, STUDENT, moment(MONDAY, "08:55"))
+    bookings.release(db, SPACES, STUDENT, moment(MONDAY, "10:01"))
+    other = book(db, seat(start="10:00", end="11:00"), moment(MONDAY, "10:02"), Reader("mp", "o2"))
+    assert other["space_id"] != "A001"
+    assert book(db, seat(start="10:30", end="11:30", space_id="A001"), moment(MONDAY, "10:02"))
+
+
 def test_the_last_minute_of_the_grace_period_and_a_no_show(db: Any) -> None:
     book(db, seat(start="09:00", end="11:00"), moment(MONDAY, "08:00"))
     assert bookings.settle(db, SPACES, moment(MONDAY, "09:14"))["no_show"] == []

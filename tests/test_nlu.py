@@ -7,11 +7,20 @@ import subprocess
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.clock import TZ
-from intents.classifier import TRAIN_DIR, IntentClassifier, load_examples, load_or_train
+from intents.classifier import (
+    DATA_DIR,
+    TRAIN_DIR,
+    IntentClassifier,
+    load_examples,
+    load_or_train,
+)
+from intents.evaluate import load_test_set
 from intents.nlu import NLU
+from intents.scoring import LinearScorer
 from tests.conftest import python
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +78,30 @@ def test_training_is_deterministic_and_cached(tmp_path: Path) -> None:
     again = IntentClassifier.train(load_examples(TRAIN_DIR))
     for text in ("明天帮我约个座", "取消订阅", "热死了", "有没有《三体》"):
         assert first.rank(text) == cached.rank(text) == again.rank(text)
+
+
+def test_the_fast_scorer_gives_the_pipelines_probabilities_for_every_example() -> None:
+    classifier = load_or_train()
+    assert classifier.scorer is not None
+    texts = [e.text for e in load_examples(TRAIN_DIR)]
+    texts += [case["text"] for case in load_test_set(DATA_DIR / "test.jsonl")]
+    texts += ["", "   ", "A001", "😀😀", "明天" * 200]
+    assert classifier.scorer.matches(classifier.pipeline, texts)
+
+
+def test_a_model_the_scorer_cannot_reproduce_is_left_to_scikit_learn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two intents: a sigmoid, not the softmax the scorer computes.
+    two = [e for e in load_examples(TRAIN_DIR) if e.intent in ("greet", "human")]
+    classifier = IntentClassifier.train(two)
+    assert classifier.scorer is None
+    assert classifier.rank("你好呀")[0][0] == "greet"
+    # A scikit-learn that computed differently: the check when it is built catches it.
+    monkeypatch.setattr(LinearScorer, "probabilities", lambda self, text: np.full(26, 1 / 26))
+    fallback = IntentClassifier(load_or_train().pipeline)
+    assert fallback.scorer is None
+    assert fallback.rank("取消预约")[0][0] == "cancel_reservation"
 
 
 @pytest.mark.parametrize(
