@@ -18,6 +18,7 @@ from bot.clock import TZ
 from bot.values import Incoming
 from handlers import bookings, space_reports, space_staff
 from handlers.bookings import BookingError, Reader, Wish
+from handlers.registry import CAPABILITIES
 from tests.conftest import Clock, Console
 from tests.test_console_auth import routes
 
@@ -238,6 +239,19 @@ def test_the_dashboard_card_counts_todays_bookings(console: Console, hall: dict[
     assert '<div class="value">5</div>' in card
     assert "使用中 1 · 暂离 1 · 待签到 3 · 未签到 0" in card
     assert ">空间预约</a>" in page  # in the menu
+
+
+def test_an_app_without_the_reservations_capability_has_no_spaces_pages(
+    make_app: Any, clock: Clock
+) -> None:
+    without = tuple(c for c in CAPABILITIES if c.name != "reservations")
+    console = Console(make_app(cookie_secure=False, clock=clock, capabilities=without))
+    console.add_staff("ann", "staff")
+    page = logged_in(console).client.get("/console/")
+    assert page.status_code == 200
+    assert "空间预约" not in page.get_data(as_text=True)  # neither menu entry nor card
+    assert console.client.get("/console/spaces/").status_code == 404
+    assert console.api("GET", "/api/v1/spaces/occupancy", token(console)).status_code == 404
 
 
 def test_the_api_gives_occupancy_per_zone(console: Console, hall: dict[str, str]) -> None:

@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from bot.console import auth, shell
 from bot.console.api import API_PREFIX, build_api
-from bot.console.registry import plugins
+from bot.console.registry import plugins_for
 
 csrf = CSRFProtect()
 
@@ -23,7 +23,7 @@ def init_console(app: Flask, exempt: list[str]) -> None:
     csrf.init_app(app)
     api = build_api(app)
     app.register_blueprint(shell.blueprint)
-    for plugin in plugins():
+    for plugin in plugins_for(app.extensions["guanban"].capabilities):
         if plugin.pages is not None:
             app.register_blueprint(plugin.pages, url_prefix=f"/console/{plugin.name}")
         if plugin.api is not None:

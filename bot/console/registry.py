@@ -8,13 +8,14 @@ dashboard, API tokens, accounts, audit log) never changes when a capability is a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint
 
 from bot.services import Services
+from handlers.base import Capability
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Plugin:
     nav: tuple[NavItem, ...] = ()
     cards: tuple[Callable[[Services], Sequence[Card]], ...] = ()
     roles: tuple[str, ...] = field(default=())  # who may use its pages and API (admin always)
+    # The capability whose tables it reads: an app built without it has no such pages.
+    needs: str = ""
 
 
 def plugins() -> tuple[Plugin, ...]:
@@ -62,3 +65,10 @@ def plugins() -> tuple[Plugin, ...]:
         accounts.PLUGIN,
         unrecognised.PLUGIN,
     )
+
+
+def plugins_for(capabilities: Iterable[Capability]) -> tuple[Plugin, ...]:
+    """The plugins an app with these capabilities has: those that need none of them, or one
+    it has."""
+    names = {capability.name for capability in capabilities}
+    return tuple(p for p in plugins() if not p.needs or p.needs in names)

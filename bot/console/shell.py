@@ -9,7 +9,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 
 from bot import staff
 from bot.console import auth
-from bot.console.registry import Card, NavItem, plugins
+from bot.console.registry import Card, NavItem, plugins_for
 
 blueprint = Blueprint("console", __name__, url_prefix="/console", template_folder="../templates")
 
@@ -23,7 +23,7 @@ def layout() -> dict[str, Any]:
     who = auth.current_staff()
     nav: list[NavItem] = []
     if who is not None:
-        for plugin in plugins():
+        for plugin in plugins_for(auth.runtime().capabilities):
             nav += [n for n in plugin.nav if who.may(*(n.roles or plugin.roles))]
     return {"me": who, "nav": nav}
 
@@ -74,7 +74,7 @@ def dashboard() -> str:
     services = auth.runtime().services
     who = auth.current_staff()
     cards: list[Card] = []
-    for plugin in plugins():
+    for plugin in plugins_for(auth.runtime().capabilities):
         if who is not None and who.may(*plugin.roles):
             for make in plugin.cards:
                 cards.extend(make(services))

@@ -468,4 +468,5 @@ PLUGIN = Plugin(
     api=api,
     nav=(NavItem("空间预约", "spaces.index"),),
     cards=(cards,),
+    needs="reservations",
 )
