@@ -35,13 +35,22 @@ def notify(
     db: Database, booking: dict[str, Any], what: str, text: str, now: datetime, tag: str = ""
 ) -> int | None:
     """Queue one notice to the booking's reader; a second call with the same `what` (and
-    `tag`) for the same booking is a no-op."""
+    `tag`) for the same booking is a no-op. `fields` are what a template message's keywords
+    take ([templates.booking.<what>] in config) when the reader is outside WeChat's 48 h."""
+    start, end = bookings.span(booking)
+    fields = {
+        "ref": booking["ref"],
+        "space": booking["space_id"],
+        "day": f"{start.month}月{start.day}日",
+        "time": f"{start.month}月{start.day}日 {start:%H:%M}–{end:%H:%M}",
+        "notice": text,
+    }
     return outbox.enqueue(
         db,
         channel=booking["channel"],
         recipient=booking["user_id"],
         kind=f"{KIND}.{what}",
-        payload={"type": "text", "content": text},
+        payload={"type": "text", "content": text, "fields": fields},
         idempotency_key=f"booking:{booking['id']}:{what}{':' + tag if tag else ''}",
         now=now,
         priority=outbox.PRIORITY_NOTICE,

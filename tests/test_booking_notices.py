@@ -79,6 +79,19 @@ def test_a_reminder_goes_out_fifteen_minutes_before_once(services: Any, clock: C
     )
 
 
+def test_a_notice_carries_the_fields_a_template_message_needs(services: Any, clock: Clock) -> None:
+    made = book(services, ALICE, wish("08:00", "10:00"))
+    tick_at(services, clock, "07:45")
+    [row] = outbox.for_recipient(services.db(), ALICE.channel, ALICE.user_id)
+    assert row["payload"]["fields"] == {
+        "ref": made["ref"],
+        "space": "A001",
+        "day": "11月22日",
+        "time": "11月22日 08:00–10:00",
+        "notice": row["payload"]["content"],
+    }
+
+
 def test_a_booking_made_within_the_lead_time_gets_no_reminder(services: Any, clock: Clock) -> None:
     clock.now = at("07:50")
     book(services, ALICE, wish("08:00", "10:00"))

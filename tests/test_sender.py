@@ -4,6 +4,7 @@ class, tokens, WeCom batching and its per-member limit, rate limiting with an in
 from __future__ import annotations
 
 import itertools
+import tomllib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot import outbox, users
+from bot.channels import templates_from_config
 from bot.clock import TZ
 from bot.db import migrate
 from bot.fake_wechat import FakeWeChat
@@ -180,6 +182,25 @@ keywords = { thing1 = "title", time2 = "arrived" }
         "url": "https://lib.example.edu.cn/my",
     }
     assert row(services, sent)["via"] == "template"
+
+
+def test_a_dotted_kind_takes_its_template_from_a_nested_table() -> None:
+    library = tomllib.loads(
+        """
+[templates.booking.reminder]
+template_id = "TPL-REMIND"
+keywords = { character_string1 = "ref", time3 = "time" }
+[templates.booking.no_show]
+template_id = "TPL-NO-SHOW"
+[templates.book_arrived]
+template_id = "TPL-ARRIVED"
+[templates.booking.forgotten]
+url = "no template_id: not a template"
+"""
+    )
+    found = templates_from_config(library)
+    assert sorted(found) == ["book_arrived", "booking.no_show", "booking.reminder"]
+    assert found["booking.reminder"].keywords == {"character_string1": "ref", "time3": "time"}
 
 
 def test_outside_48_hours_without_a_template_is_undeliverable_without_a_call(
