@@ -38,24 +38,25 @@ class Template:
     url: str = ""
 
 
-def templates_from_config(
-    library: Mapping[str, Any], _tables: Mapping[str, Any] | None = None, _prefix: str = ""
-) -> dict[str, Template]:
+def templates_from_config(library: Mapping[str, Any]) -> dict[str, Template]:
     """[templates.<kind>] template_id = "…", url = "…", keywords = {keyword = "field"}. A
     dotted kind is a nested table: [templates.booking.reminder] is the kind booking.reminder."""
+    return _templates(library.get("templates") or {}, "")
+
+
+def _templates(tables: Mapping[str, Any], prefix: str) -> dict[str, Template]:
     found = {}
-    tables = library.get("templates") or {} if _tables is None else _tables
     for name, entry in tables.items():
         if not isinstance(entry, Mapping):
             continue
         if entry.get("template_id"):
-            found[_prefix + name] = Template(
+            found[prefix + name] = Template(
                 str(entry["template_id"]),
                 {str(k): str(v) for k, v in (entry.get("keywords") or {}).items()},
                 str(entry.get("url") or ""),
             )
         else:
-            found.update(templates_from_config(library, entry, f"{_prefix}{name}."))
+            found.update(_templates(entry, f"{prefix}{name}."))
     return found
 
 

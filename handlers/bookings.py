@@ -32,10 +32,11 @@ from handlers.forms import CLOSED_DAY, OUTSIDE_HOURS
 from handlers.hours_text import day_label, hm
 from handlers.library_calendar import LibraryCalendar
 from handlers.spaces import TYPE_NAMES, Rules, Space, Spaces
-from handlers.vacancies import Occupancy
+from handlers.vacancies import Occupancy, minute
 
 UNIT = 5  # minutes: every slot size is a multiple of it
 ACTIVE = ("booked", "checked_in", "away")
+ACTIVE_SQL = "(" + ", ".join(f"'{status}'" for status in ACTIVE) + ")"  # for status IN …
 RACE_SPREAD = 32  # after a lost race for a space, the next try picks among this many
 GROUP_TYPES = frozenset({"discussion_room", "cinema", "research_room"})  # booked by a group
 REF_PREFIX = "YY"
@@ -174,11 +175,11 @@ class Wish:
 
 
 def units(start: time, end: time) -> range:
-    return range((start.hour * 60 + start.minute) // UNIT, (end.hour * 60 + end.minute) // UNIT)
+    return range(minute(start) // UNIT, minute(end) // UNIT)
 
 
 def minutes(start: time, end: time) -> int:
-    return (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
+    return minute(end) - minute(start)
 
 
 def at(day: date, moment: time) -> datetime:
@@ -314,7 +315,7 @@ def occupancy(db: Database, day: date) -> Occupancy:
     rows = db.execute(
         "SELECT space_id, substr(start, 1, 2) * 60 + substr(start, 4, 2), "
         "substr(end, 1, 2) * 60 + substr(end, 4, 2) FROM bookings "
-        "WHERE day = ? AND status IN ('booked', 'checked_in', 'away')",
+        f"WHERE day = ? AND status IN {ACTIVE_SQL}",
         [day.isoformat()],
     ).fetchall()
     midnight = at(day, time(0))
@@ -383,6 +384,18 @@ def alternatives(
 # -- booking -------------------------------------------------------------------------------------
 
 
+def named_space(spaces: Spaces, wish: Wish) -> Space:
+    """The space the wish names, if it is of the wish's type and fits its group; raises
+    BookingError (unknown_space, group_size) otherwise."""
+    space = spaces.get(wish.space_id)
+    if space is None or space.type != wish.space_type:
+        raise BookingError(f"没有找到 {wish.space_id}，请核对编号。", "unknown_space")
+    problem = group_problem(space, wish.party_size) if space.type != "seat" else None
+    if problem:
+        raise BookingError(problem, "group_size")
+    return space
+
+
 def book(
     db: Database,
     spaces: Spaces,
@@ -394,12 +407,7 @@ def book(
     """Book one space for the wish (its space_id, or the first free one that fits)."""
     check_rules(db, spaces, calendar, reader, wish, now)
     if wish.space_id:
-        space = spaces.get(wish.space_id)
-        if space is None or space.type != wish.space_type:
-            raise BookingError(f"没有找到 {wish.space_id}，请核对编号。", "unknown_space")
-        problem = group_problem(space, wish.party_size) if space.type != "seat" else None
-        if problem:
-            raise BookingError(problem, "group_size")
+        space = named_space(spaces, wish)
         shut = closed(db, wish.day, wish.start, wish.end)
         if space.id in shut:
             raise BookingError(
@@ -515,11 +523,7 @@ def by_ref(db: Database, ref: str) -> dict[str, Any] | None:
 def of_reader(
     db: Database, reader: Reader, now: datetime, active_only: bool = True
 ) -> list[dict[str, Any]]:
-    where = (
-        "AND status IN ('booked', 'checked_in', 'away') AND day >= ?"
-        if active_only
-        else "AND day >= ?"
-    )
+    where = f"AND status IN {ACTIVE_SQL} AND day >= ?" if active_only else "AND day >= ?"
     return list(
         db.query(
             f"SELECT * FROM bookings WHERE channel = ? AND user_id = ? {where} ORDER BY day, start",
@@ -542,8 +546,7 @@ def _end_early(db: Database, booking_id: int, now: datetime) -> None:
     """Released now: the units from the next one on are free for others (call it inside a
     write transaction)."""
     _set(db, booking_id, status="released", ended_at=isoformat(now))
-    minute = now.hour * 60 + now.minute
-    _free_slots(db, booking_id, from_unit=-(-minute // UNIT))
+    _free_slots(db, booking_id, from_unit=-(-minute(now.time()) // UNIT))
 
 
 def away_allowance(booking: dict[str, Any], rules: Rules) -> int:
@@ -757,8 +760,8 @@ def add_closure(
         )
         hit = []
         for booking in db.query(
-            "SELECT * FROM bookings WHERE space_id = ? AND status IN ('booked', 'checked_in', "
-            "'away') AND day BETWEEN ? AND ? ORDER BY day, start",
+            f"SELECT * FROM bookings WHERE space_id = ? AND status IN {ACTIVE_SQL} "
+            "AND day BETWEEN ? AND ? ORDER BY day, start",
             [space_id, starts.date().isoformat(), ends.date().isoformat()],
         ):
             begin, finish = span(booking)
@@ -769,9 +772,9 @@ def add_closure(
             elif starts <= now:
                 _end_early(db, booking["id"], now)
             else:  # in use now, the closure comes later: it ends when the closure begins
-                _set(db, booking["id"], end=hm(starts.astimezone(TZ).time()))
-                minute = starts.astimezone(TZ).hour * 60 + starts.astimezone(TZ).minute
-                _free_slots(db, booking["id"], from_unit=minute // UNIT)
+                local = starts.astimezone(TZ).time()
+                _set(db, booking["id"], end=hm(local))
+                _free_slots(db, booking["id"], from_unit=minute(local) // UNIT)
             hit.append(booking)
     closure = next(db.query("SELECT * FROM space_closures WHERE id = ?", [closure_id]))
     return closure, hit
@@ -805,7 +808,7 @@ def settle(db: Database, spaces: Spaces, now: datetime) -> dict[str, list[dict[s
     changed: dict[str, list[dict[str, Any]]] = {"no_show": [], "overstay": [], "completed": []}
     today = now.date().isoformat()
     rows = db.execute(
-        "SELECT id FROM bookings WHERE status IN ('booked', 'checked_in', 'away') AND day <= ?",
+        f"SELECT id FROM bookings WHERE status IN {ACTIVE_SQL} AND day <= ?",
         [today],
     ).fetchall()
     for (booking_id,) in rows:

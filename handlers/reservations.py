@@ -173,14 +173,7 @@ class ActionReserve(FormAction):
             )
             vacant = bookings.free(db, services.spaces, wish)
             if wish.space_id:
-                space = services.spaces.get(wish.space_id)
-                if space is None or space.type != wish.space_type:
-                    raise BookingError(f"没有找到 {wish.space_id}，请核对编号。", "unknown_space")
-                problem = (
-                    bookings.group_problem(space, wish.party_size) if space.type != "seat" else None
-                )
-                if problem:
-                    raise BookingError(problem, "group_size")
+                space = bookings.named_space(services.spaces, wish)
                 if space not in vacant:
                     raise BookingError(f"{space.name}这个时间已经被约了。", "taken")
             elif not vacant:
