@@ -34,13 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.core import outbox
 from bot.core.clock import isoformat, system_clock
 from bot.core.db import migrate, write_transaction
-from bot.core.services import build_services
 from bot.core.settings import Settings
-from bot.outbound import outbox
 from bot.outbound.sender import build_sender
 from bot.schema import all_migrations
+from handlers.kit.services import build_services
 from handlers.registry import CAPABILITIES
 
 MAX_MESSAGES = 500_000

@@ -18,7 +18,7 @@ from types import FrameType
 from typing import Any
 
 from bot.core.settings import INSTANCE_DIR, PROJECT_ROOT, Settings, SettingsError
-from handlers.reservations.spaces import TYPES
+from handlers.registry import CAPABILITIES
 
 log = logging.getLogger("guanban")
 
@@ -47,9 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     qr = commands.add_parser("qr", help="printable check-in QR codes for seats and rooms")
     qr.add_argument("--out", default=str(INSTANCE_DIR / "qr"), help="folder (default: %(default)s)")
     qr.add_argument("--format", choices=("png", "pdf", "both"), default="both")
-    qr.add_argument("--type", choices=TYPES)
-    qr.add_argument("--zone", help="only this zone's spaces (a zone id, e.g. K3)")
-    qr.add_argument("--only", default="", help="only these spaces: ids, comma-separated")
+    for capability in CAPABILITIES:  # each adds the flags that choose its codes
+        if capability.qr is not None:
+            capability.qr.arguments(qr)
 
     demo = commands.add_parser("demo", help="demo mode: demo keys, data and the simulator")
     _server_flags(demo, default_port=8000, default_workers=2)
@@ -107,18 +107,18 @@ def _server_flags(
 def _init_db(settings: Settings, demo_data: bool = False) -> int:
     from bot.core.db import connect, migrate
     from bot.schema import all_migrations
-    from handlers.registry import CAPABILITIES
 
     applied = migrate(settings.database, all_migrations(CAPABILITIES))
     print(f"database {settings.database}: {len(applied)} migration(s) applied")
     if demo_data:
-        from bot.core.services import build_services
-        from bot.dev.demo import seed, seed_bookings
+        from bot.dev.demo import seed, seed_capabilities
+        from handlers.kit.services import build_services
 
         db = connect(settings.database)
         print(f"demo data: {seed(db)} reader(s) added")
         db.close()
-        print(f"demo data: {seed_bookings(build_services(settings))} booking(s) made")
+        for line in seed_capabilities(build_services(settings, capabilities=CAPABILITIES)):
+            print(f"demo data: {line}")
     return 0
 
 
@@ -159,25 +159,23 @@ def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _scheduler(settings: Settings) -> int:
-    from bot.core.services import build_services
     from bot.outbound.scheduler import run_scheduler
-    from handlers.registry import CAPABILITIES
+    from handlers.kit.services import build_services
 
     _configure_logging(settings)
     _init_db(settings)
-    return run_scheduler(build_services(settings), CAPABILITIES)
+    return run_scheduler(build_services(settings, capabilities=CAPABILITIES), CAPABILITIES)
 
 
 def _menu(settings: Settings, push: bool) -> int:
     from bot.core.db import migrate
-    from bot.core.services import build_services
     from bot.outbound.menu import MenuError, push_menus, show_menus
     from bot.schema import all_migrations
-    from handlers.registry import CAPABILITIES
+    from handlers.kit.services import build_services
 
     _configure_logging(settings)
     migrate(settings.database, all_migrations(CAPABILITIES))  # the token store's table
-    services = build_services(settings)
+    services = build_services(settings, capabilities=CAPABILITIES)
     try:
         for line in push_menus(services) if push else show_menus(services):
             print(line)
@@ -191,19 +189,24 @@ def _qr(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bot.core.db import migrate
-    from bot.core.services import build_services
-    from bot.outbound.qr import QRError, make_codes
+    from bot.core.errors import StaffError
+    from bot.outbound.qr import make_codes
     from bot.outbound.qr_sheets import find_cjk_font
     from bot.schema import all_migrations
-    from handlers.registry import CAPABILITIES
+    from handlers.kit.services import build_services
 
     migrate(settings.database, all_migrations(CAPABILITIES))  # qr_codes, the token store
-    services = build_services(settings)
+    services = build_services(settings, capabilities=CAPABILITIES)
     face = find_cjk_font()
-    only = [space_id.strip() for space_id in args.only.split(",") if space_id.strip()]
     try:
-        print(make_codes(services, Path(args.out), args.format, args.type, args.zone, only, face))
-    except QRError as error:
+        labels = [
+            label
+            for capability in CAPABILITIES
+            if capability.qr is not None
+            for label in capability.qr.labels(services, args)
+        ]
+        print(make_codes(services, labels, Path(args.out), args.format, face))
+    except StaffError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if face is None:

@@ -19,15 +19,16 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 
 from bot.console import init_console
 from bot.console.api import error_response, is_api_request
+from bot.core.clock import system_clock
 from bot.core.db import migrate
-from bot.core.services import build_services
 from bot.core.settings import Settings
 from bot.schema import all_migrations
 from bot.wechat import action_server, webhook
 from bot.wechat.pipeline import Pipeline
 from bot.wechat.router import Parser, Router
 from bot.wechat.runtime import Runtime
-from handlers.kit.actions import Capability
+from handlers.kit.capability import Capability
+from handlers.kit.services import build_services
 
 MAX_BODY = 1024 * 1024  # WeChat's callbacks are a few KiB; anything over 1 MiB is refused
 
@@ -47,7 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     settings = Settings.from_env(**overrides)
     migrate(settings.database, all_migrations(capabilities))
-    services = build_services(settings, clock) if clock else build_services(settings)
+    services = build_services(settings, clock or system_clock, capabilities)
     router = Router(services, capabilities, parser or build_parser(settings))
     runtime = Runtime(settings, services, capabilities, router, Pipeline(services, router))
 

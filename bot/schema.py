@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 from sqlite_utils.migrations import Migrations
 
-from bot.core import staff, users
-from bot.outbound import outbox, qr, tokens
+from bot.core import outbox, staff, users
+from bot.outbound import qr, tokens
 from bot.wechat import inbox, stats
-from handlers.kit.actions import Capability
+from handlers.kit.capability import Capability
 from intents import dialog_state, unrecognised
 
 CORE_MIGRATIONS: tuple[Migrations, ...] = (

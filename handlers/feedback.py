@@ -15,8 +15,9 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.core.errors import UserFacingError
-from handlers.kit.actions import Capability, Events, LibraryAction, reader_of
-from handlers.tickets import store as tickets
+from handlers.kit.actions import Events, LibraryAction, reader_of
+from handlers.kit.capability import Capability
+from handlers.tickets import api as tickets
 
 FORM = "feedback_form"
 SLOT = "feedback_text"

@@ -7,7 +7,8 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from handlers.kit.actions import Capability, Events, LibraryAction
+from handlers.kit.actions import Events, LibraryAction
+from handlers.kit.capability import Capability
 
 WELCOME = "欢迎关注{name}！我是馆伴，图书馆的小助手📚"
 GREETING = "你好呀👋 我是{name}的小助手馆伴，有什么可以帮你的？"
@@ -21,11 +22,9 @@ def _library_name(action: LibraryAction) -> str:
 
 
 def help_text(action: LibraryAction) -> str:
-    # Imported here: the registry imports this module, and help lists every capability.
-    from handlers.registry import CAPABILITIES
-
     lines = [HELP_TITLE]
-    lines += [f"• {line}" for capability in CAPABILITIES for line in capability.help]
+    capabilities = action.services.capabilities
+    lines += [f"• {line}" for capability in capabilities for line in capability.help]
     buttons = _menu_button_names(action.services.library.get("menu", {}))
     if buttons:
         lines.append(HELP_MENU.format(buttons="、".join(f"「{b}」" for b in buttons)))

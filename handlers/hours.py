@@ -11,7 +11,8 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from handlers.kit.actions import Capability, Events, LibraryAction, as_date, entity_value
+from handlers.kit.actions import Events, LibraryAction, as_date, entity_value
+from handlers.kit.capability import Capability
 from handlers.library import hours_text
 
 WEEK_TITLE = "近7天开放时间："

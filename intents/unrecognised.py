@@ -347,3 +347,16 @@ def export(db: Database, folder: Path, now: datetime) -> ExportResult:
             [[isoformat(now), intent, row_id] for intent, row_id in marks],
         )
     return ExportResult(folder, dict(written), dict(removed), len(fresh), skipped)
+
+
+def of_reader(db: Database, channel: str, user_id: str, limit: int) -> list[dict[str, Any]]:
+    """A reader's newest `limit` messages the bot did not understand, with the names of its
+    guesses."""
+    rows = db.query(
+        "SELECT id, text, received_at, reason, guesses, chosen_intent FROM unrecognised "
+        "WHERE channel = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
+        [channel, user_id, limit],
+    )
+    return [
+        {**row, "guesses": [name for name, _ in json.loads(row["guesses"] or "[]")]} for row in rows
+    ]

@@ -10,9 +10,10 @@ from __future__ import annotations
 from flask import Flask, abort, request
 from flask_wtf.csrf import CSRFProtect
 
-from bot.console import auth, shell
+from bot.console import shell
 from bot.console.api import API_PREFIX, build_api
 from bot.console.registry import plugins_for
+from handlers.kit import console_auth as auth
 
 csrf = CSRFProtect()
 

@@ -9,11 +9,11 @@ import marshmallow as ma
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_smorest import Blueprint as ApiBlueprint
 
-from bot.console import auth
-from bot.console.api import PageArgs, offset, page_of, paginate
-from bot.console.registry import NavItem, Plugin
 from bot.core import staff
 from bot.core.staff import StaffError
+from handlers.kit import console_auth as auth
+from handlers.kit.console import NavItem, Plugin
+from handlers.kit.console_api import PageArgs, offset, page_of, paginate
 
 pages = Blueprint("accounts", __name__)
 api = ApiBlueprint("api_accounts", __name__, description="Staff accounts and the audit log (admin)")
@@ -174,4 +174,5 @@ PLUGIN = Plugin(
     api=api,
     nav=(NavItem("账号", "accounts.index"), NavItem("审计日志", "accounts.audit_log")),
     roles=("admin",),
+    order=60,
 )

@@ -19,12 +19,13 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint as ApiBlueprint
 
-from bot.console import auth, words
-from bot.console.registry import Card, Plugin
 from bot.core import users
 from bot.core.clock import TZ, isoformat
-from bot.core.services import Services
 from bot.wechat import stats
+from handlers.kit import console as words
+from handlers.kit import console_auth as auth
+from handlers.kit.console import Card, Plugin
+from handlers.kit.services import Services
 from intents.catalogue import label
 
 api = ApiBlueprint("api_dashboard", __name__, description="Figures of the staff dashboard")
@@ -186,4 +187,4 @@ def api_summary() -> dict[str, Any]:
     return summary(auth.runtime().services)
 
 
-PLUGIN = Plugin(name="dashboard", api=api, cards=(cards,))
+PLUGIN = Plugin(name="dashboard", api=api, cards=(cards,), order=10)

@@ -9,7 +9,6 @@ their owners write.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,13 +27,16 @@ from flask import (
 from flask_smorest import Blueprint as ApiBlueprint
 from werkzeug.exceptions import UnprocessableEntity
 
-from bot.console import auth, words
-from bot.console.api import PageArgs, offset, page_of, paginate
-from bot.console.registry import NavItem, Plugin
-from bot.core import users
+from bot.core import outbox, users
 from bot.core.clock import TZ, isoformat
 from bot.core.values import CHANNELS, MP
 from bot.outbound.channels import WINDOW
+from handlers.kit import console as words
+from handlers.kit import console_auth as auth
+from handlers.kit.capability import Reader
+from handlers.kit.console import NavItem, Plugin
+from handlers.kit.console_api import PageArgs, offset, page_of, paginate
+from intents import unrecognised
 
 pages = Blueprint("readers", __name__)
 api = ApiBlueprint("api_readers", __name__, description="Readers: search, profile, roles, bans")
@@ -199,56 +201,24 @@ def lift_ban(channel: str, user_id: str) -> tuple[dict[str, Any], bool]:
     return after, True
 
 
-def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    return list(auth.runtime().services.db().query(sql, params))
-
-
-def _summary(payload: str) -> str:
-    """A line of what a queued message says, whatever its shape."""
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        return ""
-    if not isinstance(data, dict):
-        return ""
-    if data.get("content"):
-        return str(data["content"])[:120]
-    articles = data.get("articles") or []
-    if articles and isinstance(articles[0], dict):
-        return f"图文：{articles[0].get('title', '')}"[:120]
-    fields = data.get("fields") or {}
-    if isinstance(fields, dict):
-        return "；".join(str(v) for v in fields.values())[:120]
-    return ""
-
-
 def history(channel: str, user_id: str, limit: int = HISTORY_LIMIT) -> dict[str, Any]:
-    """The reader's requests and what we sent them, newest first (`limit` of each)."""
+    """The reader's requests and what we sent them, newest first (`limit` of each): each
+    capability's own rows (`Capability.reader_data`), what the bot did not understand and
+    the messages queued for them — each asked of the module that keeps it."""
     load(channel, user_id)
-    db = auth.runtime().services.db()
-    reader = [channel, user_id]
-    tickets: list[dict[str, Any]] = []
-    if db["tickets"].exists():  # the tickets capability may be left out of a trimmed bot
-        tickets = _rows(
-            "SELECT ref, kind, status, text, created_at, due_at, closed_at FROM tickets "
-            "WHERE channel = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
-            [*reader, limit],
-        )
-    unrecognised = _rows(
-        "SELECT id, text, received_at, reason, guesses, chosen_intent FROM unrecognised "
-        "WHERE channel = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
-        [*reader, limit],
-    )
-    for row in unrecognised:
-        row["guesses"] = [name for name, _ in json.loads(row["guesses"] or "[]")]
-    messages = _rows(
-        "SELECT id, kind, payload, status, via, attempts, last_error, created_at, sent_at "
-        "FROM outbox WHERE channel = ? AND recipient = ? ORDER BY id DESC LIMIT ?",
-        [*reader, limit],
-    )
-    for row in messages:
-        row["summary"] = _summary(row.pop("payload"))
-    return {"tickets": tickets, "unrecognised": unrecognised, "messages": messages}
+    runtime = auth.runtime()
+    services = runtime.services
+    db = services.db()
+    found: dict[str, list[dict[str, Any]]] = {"tickets": []}
+    reader = Reader(channel, user_id)
+    for capability in runtime.capabilities:
+        if capability.reader_data is not None:
+            for name, rows in capability.reader_data(services, reader).items():
+                found.setdefault(name, []).extend(dict(row) for row in rows)
+    found = {name: rows[:limit] for name, rows in found.items()}
+    found["unrecognised"] = unrecognised.of_reader(db, channel, user_id, limit)
+    found["messages"] = outbox.of_reader(db, channel, user_id, limit)
+    return found
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -299,8 +269,6 @@ def profile(channel: str, user_id: str) -> str:
         channels=words.CHANNELS,
         role_labels=ROLE_LABELS,
         reader_types=READER_TYPE_LABELS,
-        ticket_kinds=words.TICKET_KINDS,
-        ticket_statuses=words.TICKET_STATUSES,
         reasons=UNRECOGNISED_REASONS,
         outbox_statuses=words.OUTBOX_STATUSES,
     )
@@ -514,4 +482,6 @@ def api_history(args: dict[str, Any], channel: str, user_id: str) -> dict[str, A
     return history(channel, user_id, args["limit"])
 
 
-PLUGIN = Plugin(name="readers", pages=pages, api=api, nav=(NavItem("读者", "readers.index"),))
+PLUGIN = Plugin(
+    name="readers", pages=pages, api=api, nav=(NavItem("读者", "readers.index"),), order=30
+)

@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from bot.console import auth
-from bot.console.registry import Card, NavItem, plugins_for
+from bot.console.registry import plugins_for
 from bot.core import staff
+from handlers.kit import console_auth as auth
+from handlers.kit.console import Card, NavItem
 
 blueprint = Blueprint("console", __name__, url_prefix="/console", template_folder="../templates")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from bot.console import auth
-from bot.console.registry import NavItem, Plugin
 from bot.core import staff
+from handlers.kit import console_auth as auth
+from handlers.kit.console import NavItem, Plugin
 
 pages = Blueprint("tokens", __name__)
 
@@ -48,4 +48,4 @@ def revoke(token_id: int) -> Response:
     return redirect(url_for("tokens.index"))
 
 
-PLUGIN = Plugin(name="tokens", pages=pages, nav=(NavItem("API 令牌", "tokens.index"),))
+PLUGIN = Plugin(name="tokens", pages=pages, nav=(NavItem("API 令牌", "tokens.index"),), order=50)

@@ -26,11 +26,11 @@ from flask import (
 )
 from flask_smorest import Blueprint as ApiBlueprint
 
-from bot.console import auth
-from bot.console.api import PageArgs, offset, page_of, paginate
-from bot.console.registry import Card, NavItem, Plugin
-from bot.core.services import Services
 from bot.wechat.router import hash_user
+from handlers.kit import console_auth as auth
+from handlers.kit.console import Card, NavItem, Plugin
+from handlers.kit.console_api import PageArgs, offset, page_of, paginate
+from handlers.kit.services import Services
 from intents import unrecognised
 from intents.catalogue import INTENTS, LABELS
 from intents.unrecognised import ALL, IGNORED, LABELLED, NEW, REASONS, STATUSES
@@ -431,4 +431,5 @@ PLUGIN = Plugin(
     api=api,
     nav=(NavItem("没听懂的消息", "unrecognised.index"),),
     cards=(waiting_card,),
+    order=70,
 )

@@ -24,11 +24,11 @@ import requests
 from defusedxml import DefusedXmlException
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
+from bot.core import outbox
 from bot.core.clock import TZ, isoformat
 from bot.core.values import CHANNELS, MP, WORK
 from bot.dev.callback_client import WeChatPeer, peer_for
 from bot.dev.fake_wechat.fake import is_loopback
-from bot.outbound import outbox
 from bot.wechat import protocol
 from bot.wechat.protocol import ProtocolError
 from bot.wechat.runtime import Runtime

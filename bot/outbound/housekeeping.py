@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from bot.core import outbox
 from bot.core.clock import isoformat
-from bot.core.services import Services
-from handlers.kit.actions import Job
+from handlers.kit.capability import Job
+from handlers.kit.services import Services
 
 log = logging.getLogger("guanban.housekeeping")
 
@@ -28,17 +29,9 @@ def refresh_tokens(services: Services) -> None:
 
 def prune_outbox(services: Services) -> None:
     """Delivered messages older than KEEP_SENT go; failed ones stay for staff to see."""
-    cutoff = isoformat(services.now() - KEEP_SENT)
-    db = services.db()
-    removed = db.execute(
-        "DELETE FROM outbox WHERE status = 'sent' AND sent_at < ?", [cutoff]
-    ).rowcount
-    db.execute(
-        "DELETE FROM outbox_batches WHERE created_at < ? AND id NOT IN "
-        "(SELECT batch_id FROM outbox WHERE batch_id IS NOT NULL)",
-        [cutoff],
-    )
-    log.info("pruned %d delivered message(s) older than %s", removed, cutoff)
+    cutoff = services.now() - KEEP_SENT
+    removed = outbox.prune(services.db(), cutoff)
+    log.info("pruned %d delivered message(s) older than %s", removed, isoformat(cutoff))
 
 
 JOBS = (

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from bot.core.services import Services
 from bot.outbound.api import WeChatError
+from handlers.kit.services import Services
 from intents.catalogue import INTENTS
 
 MAX_TOP, MAX_SUB = 3, 5

@@ -1,7 +1,8 @@
-"""QR codes for seats and rooms: scanning one in WeChat checks its holder in.
+"""Printable QR codes: scanning one in WeChat runs the action of its scene.
 
-Every space has a scene: `seat:<ID>` for a seat, `room:<ID>` for every other type; the
-check-in action claims both prefixes. What a printed code holds depends on the accounts:
+Capabilities say what to print (`Capability.qr`: a scene such as `seat:A001` or `room:T201`,
+an id and a line for each label); this module makes the codes and bot/outbound/qr_sheets.py
+draws them. What a printed code holds depends on the accounts:
 
 - With a 公众号 (LIBBOT_MP_APPID and LIBBOT_MP_SECRET): a permanent parametric code made by
   WeChat (qrcode/create, QR_LIMIT_STR_SCENE), whose content is a weixin.qq.com URL. WeChat
@@ -12,8 +13,6 @@ check-in action claims both prefixes. What a printed code holds depends on the a
 
 A reader may scan a 公众号 code with WeCom's scan button: the bot then gets the code's URL,
 and the router asks `scene_for` for its scene.
-
-`python -m bot qr` makes them; bot/qr_sheets.py draws the labels and sheets.
 """
 
 from __future__ import annotations
@@ -27,15 +26,14 @@ from sqlite_utils.migrations import Migrations
 
 from bot.core.clock import isoformat
 from bot.core.db import file_lock, sibling
-from bot.core.services import Services
+from bot.core.errors import StaffError
 from bot.outbound.api import API, WeChatError
-from handlers.reservations.spaces import Space, Spaces
+from handlers.kit.capability import QRLabel
+from handlers.kit.services import Services
 
 if TYPE_CHECKING:  # the router imports this module; only `python -m bot qr` draws
     from bot.outbound.qr_sheets import Face
 
-SEAT_SCENE = "seat:"
-ROOM_SCENE = "room:"
 CREATE = "/cgi-bin/qrcode/create"
 
 migrations = Migrations("qr_codes")
@@ -55,12 +53,8 @@ def create_qr_codes(db: Database) -> None:
     )
 
 
-class QRError(Exception):
+class QRError(StaffError):
     """`python -m bot qr` cannot go on; the message is the one line the librarian reads."""
-
-
-def scene_of(space: Space) -> str:
-    return (SEAT_SCENE if space.type == "seat" else ROOM_SCENE) + space.id
 
 
 def scene_for(db: Database, key: str) -> str:
@@ -71,45 +65,24 @@ def scene_for(db: Database, key: str) -> str:
     return str(row[0]) if row else key
 
 
-def select(spaces: Spaces, kind: str | None, zone: str | None, only: Sequence[str]) -> list[Space]:
-    """The spaces asked for, in the config's order."""
-    chosen = list(spaces.spaces.values())
-    if only:
-        unknown = [space_id for space_id in only if spaces.get(space_id) is None]
-        if unknown:
-            raise QRError(f"--only: no space {', '.join(unknown)} in the library config")
-        wanted = {space.id for space in map(spaces.get, only) if space is not None}
-        chosen = [space for space in chosen if space.id in wanted]
-    if zone is not None:
-        if zone not in spaces.zones:
-            raise QRError(f"--zone: no zone {zone!r}; the zones are {', '.join(spaces.zones)}")
-        chosen = [space for space in chosen if space.zone == zone]
-    if kind is not None:
-        chosen = [space for space in chosen if space.type == kind]
-    if not chosen:
-        raise QRError("no space matches --type, --zone and --only together")
-    return chosen
-
-
 # -- what each code holds --------------------------------------------------------------------
 
 
 def contents(
-    services: Services, spaces: Sequence[Space], mp: API | None
+    services: Services, labels: Sequence[QRLabel], mp: API | None
 ) -> tuple[dict[str, str], int]:
-    """What each space's code holds (by space id), and how many codes WeChat made this run."""
+    """What each code holds (by scene), and how many codes WeChat made this run."""
     if mp is None:
-        return {space.id: scene_of(space) for space in spaces}, 0
+        return {item.scene: item.scene for item in labels}, 0
     made = 0
     # One run at a time: two runs must not both ask WeChat for the same scene.
     with file_lock(sibling(services.settings.database, "qr-lock")):
         stored = dict(services.db().execute("SELECT scene, url FROM qr_codes").fetchall())
-        for space in spaces:
-            scene = scene_of(space)
-            if scene not in stored:
-                stored[scene] = _create(services, mp, scene, made)
+        for item in labels:
+            if item.scene not in stored:
+                stored[item.scene] = _create(services, mp, item.scene, made)
                 made += 1
-    return {space.id: stored[scene_of(space)] for space in spaces}, made
+    return {item.scene: stored[item.scene] for item in labels}, made
 
 
 def _create(services: Services, mp: API, scene: str, made: int) -> str:
@@ -136,24 +109,20 @@ def _create(services: Services, mp: API, scene: str, made: int) -> str:
 
 def make_codes(
     services: Services,
+    labels: Sequence[QRLabel],
     out: Path,
     formats: str,
-    kind: str | None,
-    zone: str | None,
-    only: Sequence[str],
     face: Face | None,
 ) -> str:
     """Make the codes and their labels; returns the summary line."""
     from bot.outbound.qr_sheets import write
     from bot.outbound.sender import build_apis
 
-    spaces = select(services.spaces, kind, zone, only)
     mp, _ = build_apis(services)
-    codes, made = contents(services, spaces, mp)
-    zones = {zone_id: z.name for zone_id, z in services.spaces.zones.items()}
-    written = write(spaces, zones, codes, out, formats, face)
+    codes, made = contents(services, labels, mp)
+    written = write(labels, codes, out, formats, face)
     if mp is not None:
-        source = f"from the 公众号 ({made} new, {len(spaces) - made} already stored)"
+        source = f"from the 公众号 ({made} new, {len(labels) - made} already stored)"
     else:
         source = "holding their scene strings (no 公众号 account; WeCom's scan button reads them)"
     where = []
@@ -161,4 +130,4 @@ def make_codes(
         where.append(f"{written.pngs} PNG in {out / 'png'}")
     if written.pdfs:
         where.append(f"{written.pdfs} PDF ({written.pages} A4 pages) in {out}")
-    return f"{len(spaces)} QR codes {source} → {'; '.join(where)}"
+    return f"{len(labels)} QR codes {source} → {'; '.join(where)}"

@@ -1,12 +1,13 @@
-"""Printable check-in labels: one PNG per space and A4 PDF sheets (see bot/qr.py).
+"""Printable check-in labels: one PNG per code and A4 PDF sheets (see bot/outbound/qr.py).
 
 A label is the code (segno; never a Micro QR, which WeChat cannot read; error correction M
-or better; a four-module quiet zone), then the space's id in large figures, its name and
-zone, and 「微信扫码签到」. Labels are drawn with Pillow at 300 dpi and kept bilevel, as
-print is: edges stay sharp and PDF pages are stored losslessly (CCITT G4). Seats are printed
-by zone (a hall is walked at once), other spaces by type, 12 labels to a page with dashed
-lines to cut along. Pillow writes each page as a one-page PDF and pypdf gathers them, so a
-1,000-seat hall never holds more than one raster page in memory.
+or better; a four-module quiet zone), then the id in large figures, the line its capability
+gives it (a space's name and zone), and 「微信扫码签到」. Labels are drawn with Pillow at 300 dpi
+and kept bilevel, as print is: edges stay sharp and PDF pages are stored losslessly (CCITT
+G4). The capability says which sheet a label goes on (seats by zone, so that a hall is
+walked at once), 12 labels to a page with dashed lines to cut along. Pillow writes each page
+as a one-page PDF and pypdf gathers them, so a 1,000-seat hall never holds more than one
+raster page in memory.
 
 Chinese needs a font with its glyphs; without one the label shows the id only, in ASCII.
 """
@@ -26,7 +27,7 @@ import segno
 from PIL import Image, ImageDraw, ImageFont
 from pypdf import PdfReader, PdfWriter
 
-from handlers.reservations.spaces import Space
+from handlers.kit.capability import QRLabel
 
 INSTRUCTION = "微信扫码签到"
 DPI = 300
@@ -127,15 +128,14 @@ def qr_image(content: str) -> Image.Image:
     return image.resize((modules * scale, modules * scale), Image.Resampling.NEAREST)
 
 
-def label(space: Space, zone_name: str, content: str, face: Face | None) -> Image.Image:
-    """One space's label (bilevel). Without a Chinese font only the id, in ASCII."""
+def label(item: QRLabel, content: str, face: Face | None) -> Image.Image:
+    """One code's label (bilevel). Without a Chinese font only the id, in ASCII."""
     cell = Image.new("L", CELL, 255)
     code = qr_image(content)
     cell.paste(code, ((CELL[0] - code.width) // 2, QR_TOP + (QR_SIDE - code.height) // 2))
-    lines = [(space.id.encode("ascii", "replace").decode(), ID_LINE)]
+    lines = [(item.id.encode("ascii", "replace").decode(), ID_LINE)]
     if face is not None:
-        name = f"{space.name} · {zone_name}" if zone_name else space.name
-        lines = [(space.id, ID_LINE), (name, NAME_LINE), (INSTRUCTION, HINT_LINE)]
+        lines = [(item.id, ID_LINE), (item.title, NAME_LINE), (INSTRUCTION, HINT_LINE)]
     draw = ImageDraw.Draw(cell)
     for text, (top, size, stroke) in lines:
         font = _font(face, size)
@@ -167,9 +167,9 @@ def page_of(cells: Sequence[Image.Image]) -> Image.Image:
 # -- files -----------------------------------------------------------------------------------
 
 
-def sheet_name(space: Space) -> str:
-    """The PDF a space is printed in: seats by zone, other spaces by type."""
-    return UNSAFE_IN_FILE_NAMES.sub("_", space.zone if space.type == "seat" else space.type)
+def sheet_name(item: QRLabel) -> str:
+    """The PDF file a label is printed in."""
+    return UNSAFE_IN_FILE_NAMES.sub("_", item.sheet)
 
 
 @dataclass
@@ -180,27 +180,27 @@ class Written:
 
 
 def write(
-    spaces: Sequence[Space],
-    zone_names: Mapping[str, str],
+    labels: Sequence[QRLabel],
     codes: Mapping[str, str],
     out: Path,
     formats: str,
     face: Face | None,
 ) -> Written:
-    """out/png/<ID>.png and/or out/<zone or type>.pdf ("png", "pdf" or "both")."""
+    """out/png/<ID>.png and/or out/<sheet>.pdf ("png", "pdf" or "both"); `codes` holds
+    what each label's code holds, by scene."""
     pngs, pdfs = formats in ("png", "both"), formats in ("pdf", "both")
     written = Written()
     (out / "png" if pngs else out).mkdir(parents=True, exist_ok=True)
-    sheets: dict[str, list[Space]] = {}
-    for space in spaces:
-        sheets.setdefault(sheet_name(space), []).append(space)
+    sheets: dict[str, list[QRLabel]] = {}
+    for item in labels:
+        sheets.setdefault(sheet_name(item), []).append(item)
     for name, members in sheets.items():
         pdf = PdfWriter()
         for chunk in _chunks(members, COLUMNS * ROWS):
-            cells = [label(s, zone_names.get(s.zone, ""), codes[s.id], face) for s in chunk]
+            cells = [label(item, codes[item.scene], face) for item in chunk]
             if pngs:
-                for space, cell in zip(chunk, cells, strict=True):
-                    file_name = UNSAFE_IN_FILE_NAMES.sub("_", space.id) + ".png"
+                for item, cell in zip(chunk, cells, strict=True):
+                    file_name = UNSAFE_IN_FILE_NAMES.sub("_", item.id) + ".png"
                     cell.save(out / "png" / file_name, dpi=(DPI, DPI))
                 written.pngs += len(cells)
             if pdfs:
@@ -216,6 +216,6 @@ def write(
     return written
 
 
-def _chunks(items: Sequence[Space], size: int) -> Iterator[Sequence[Space]]:
+def _chunks(items: Sequence[QRLabel], size: int) -> Iterator[Sequence[QRLabel]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

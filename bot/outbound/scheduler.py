@@ -25,8 +25,8 @@ from typing import Any
 
 from bot.core.clock import TZ
 from bot.core.db import file_lock, sibling
-from bot.core.services import Services
-from handlers.kit.actions import Capability, Job
+from handlers.kit.capability import Capability, Job
+from handlers.kit.services import Services
 
 log = logging.getLogger("guanban.scheduler")
 

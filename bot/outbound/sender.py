@@ -36,11 +36,11 @@ from sqlite_utils import Database
 from bot.core import users
 from bot.core.clock import isoformat
 from bot.core.db import sibling, write_transaction
-from bot.core.services import Services
 from bot.core.values import MP, WORK
 from bot.outbound.api import API, HTTP, WeChatError
 from bot.outbound.channels import WECOM_BATCH, MPChannel, WorkChannel, templates_from_config
 from bot.outbound.tokens import TokenStore, mp_source, work_source
+from handlers.kit.services import Services
 
 log = logging.getLogger("guanban.sender")
 

@@ -13,14 +13,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 
-from bot.core import users
+from bot.core import outbox, users
 from bot.core.errors import BUSY
-from bot.core.services import Services
 from bot.core.values import EmptyReply, Incoming, Reply, TextReply, reply_to_dict
-from bot.outbound import outbox
 from bot.wechat import inbox
 from bot.wechat import words as messages
 from bot.wechat.router import Router, log_ref
+from handlers.kit.services import Services
 
 log = logging.getLogger("guanban.pipeline")
 

@@ -38,14 +38,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.core import users
 from bot.core.errors import BUSY, UserFacingError
-from bot.core.services import Services
 from bot.core.values import Article, EmptyReply, Incoming, NewsReply, Reply, TextReply
 from bot.outbound import qr
 from bot.wechat import stats
 from bot.wechat import words as messages
-from handlers.kit.actions import Capability, LibraryAction
+from handlers.kit.actions import LibraryAction
+from handlers.kit.capability import Capability, Reader
 from handlers.kit.forms import FormAction
-from handlers.tickets import store as tickets
+from handlers.kit.services import Services
 from intents import dialog_state, unrecognised
 from intents.catalogue import INTENTS, NOT_OFFERED, label
 from intents.dialog_state import DialogState
@@ -111,6 +111,7 @@ class Router:
                 self.actions[action.name()] = action
             self.scenes.update(capability.scenes)
             self.forms.update(capability.forms)
+        self.keeps_heard = [c.keeps_reader_heard for c in capabilities if c.keeps_reader_heard]
         self.menu_keys: dict[str, str] = dict(services.library.get("menu", {}).get("keys", {}))
         self.log_secret = services.settings.resolved_secret_key()
 
@@ -243,7 +244,8 @@ class Router:
         active_form = self._load_state(incoming, now).active_form
         if active_form and self.forms.get(active_form) == ACTION_HUMAN:
             return True
-        return tickets.open_crisis(self.services.db(), incoming.channel, incoming.user_id)
+        reader = Reader(incoming.channel, incoming.user_id)
+        return any(hook(self.services, reader) for hook in self.keeps_heard)
 
     def _count(self, incoming: Incoming, intent: str) -> None:
         try:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.services import Services
 from bot.core.settings import Settings
 from bot.core.values import MP, WORK
 from bot.wechat.pipeline import Pipeline
 from bot.wechat.protocol import Account, ProtocolError
 from bot.wechat.router import Router
-from handlers.kit.actions import Capability
+from handlers.kit.capability import Capability
+from handlers.kit.services import Services
 
 
 @dataclass

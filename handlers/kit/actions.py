@@ -2,23 +2,19 @@
 
 `run(dispatcher, tracker, domain) -> events` is rasa-sdk's narrow contract, so the same
 classes serve the in-process router and Rasa's action-server protocol (/actions/webhook).
-A capability module declares one `Capability`: its actions, its tables' migrations, the QR
-scene prefixes it claims, the forms it continues and the timed jobs it runs.
+A capability declares its actions in its `Capability` (handlers.kit.capability).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlite_utils.migrations import Migrations
 
 if TYPE_CHECKING:
-    from bot.core.services import Services
+    from handlers.kit.services import Services
 
 Events = list[dict[str, Any]]
 
@@ -71,30 +67,3 @@ def as_time(value: Any) -> time | None:
         return time.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
-
-
-@dataclass(frozen=True)
-class Job:
-    """Timed work, run by `python -m bot scheduler` (never by web workers): `run(services)`
-    on an APScheduler trigger — "cron" with its fields (day_of_week="fri", hour=17), or
-    "interval" (minutes=10). Ids are stable: the job store keeps them across restarts."""
-
-    id: str
-    run: Callable[[Services], None]
-    trigger: str
-    schedule: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Capability:
-    name: str
-    actions: tuple[type[LibraryAction], ...]
-    migrations: tuple[Migrations, ...] = ()
-    # QR scene string prefix → action that handles a scan of it (e.g. "seat:" → check-in).
-    scenes: Mapping[str, str] = field(default_factory=dict)
-    # Form name → the action that continues it with the reader's next message.
-    forms: Mapping[str, str] = field(default_factory=dict)
-    # Lines for the help message: what a reader can ask this capability, with an example.
-    help: tuple[str, ...] = ()
-    # Timed work (reminders, newsletters, no-show release) for the scheduler.
-    jobs: tuple[Job, ...] = ()

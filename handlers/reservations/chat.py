@@ -21,7 +21,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.core import users
-from handlers.kit.actions import Capability, Events, Job, LibraryAction, as_date, as_time, reader_of
+from handlers.kit.actions import Events, LibraryAction, as_date, as_time, reader_of
 from handlers.kit.forms import (
     CONFIRM,
     NO,
@@ -34,10 +34,9 @@ from handlers.kit.forms import (
     within_opening_hours,
 )
 from handlers.library.hours_text import day_label, hm
-from handlers.reservations import notices as booking_notices
 from handlers.reservations import store as bookings
 from handlers.reservations import words
-from handlers.reservations.spaces import TYPES, Space
+from handlers.reservations.spaces import TYPES, Space, spaces_of
 from handlers.reservations.store import BookingError, Reader, Wish
 
 FORM = "reserve_form"
@@ -114,7 +113,7 @@ class ActionReserve(FormAction):
                 found.update(offers[number - 1])
                 found["offers"] = None
             return
-        spaces = self.services.spaces
+        spaces = spaces_of(self.services)
         for match in SPACE_ID.finditer(text):
             space = spaces.get(match.group(1).upper())
             if space is not None:
@@ -162,11 +161,11 @@ class ActionReserve(FormAction):
         wish = self._wish(slots)
         try:
             bookings.check_rules(
-                db, services.spaces, services.calendar, reader(services, tracker), wish, now
+                db, spaces_of(services), services.calendar, reader(services, tracker), wish, now
             )
-            vacant = bookings.free(db, services.spaces, wish)
+            vacant = bookings.free(db, spaces_of(services), wish)
             if wish.space_id:
-                space = bookings.named_space(services.spaces, wish)
+                space = bookings.named_space(spaces_of(services), wish)
                 if space not in vacant:
                     raise BookingError(f"{space.name}这个时间已经被约了。", "taken")
             elif not vacant:
@@ -181,12 +180,12 @@ class ActionReserve(FormAction):
         if error.reason not in ("taken", "group_size", "closed_space"):
             return Review(error.message, go_on=False)
         services = self.services
-        found = bookings.alternatives(services.db(), services.spaces, services.calendar, wish)
+        found = bookings.alternatives(services.db(), spaces_of(services), services.calendar, wish)
         if not found:
             return Review(f"{error.message}\n{words.NO_OFFERS}")
         today = services.now().date()
         lines = [
-            f"{n}. {words.wish_line(o.space_id, o.day, o.start, o.end, services.spaces, today)}"
+            f"{n}. {words.wish_line(o.space_id, o.day, o.start, o.end, spaces_of(services), today)}"
             for n, o in enumerate(found, 1)
         ]
         offers = [
@@ -201,7 +200,7 @@ class ActionReserve(FormAction):
         services = self.services
         today = services.now().date()
         when = f"{day_label(wish.day, today)}{hm(wish.start)}–{hm(wish.end)}"
-        space = services.spaces.get(wish.space_id) if wish.space_id else None
+        space = spaces_of(services).get(wish.space_id) if wish.space_id else None
         if wish.space_type == "seat" and space is None:
             count = len(vacant)
             wanted = "、".join({"power": "有插座", "window": "靠窗"}[f] for f in wish.features)
@@ -212,7 +211,7 @@ class ActionReserve(FormAction):
             text = words.CONFIRM_ONE_SEAT.format(when=when, space=space.name)
         else:
             room = space or vacant[0]
-            zone = services.spaces.zones.get(room.zone)
+            zone = spaces_of(services).zones.get(room.zone)
             text = words.CONFIRM_ROOM.format(
                 when=when,
                 space=room.name,
@@ -232,7 +231,7 @@ class ActionReserve(FormAction):
         wish = self._wish(slots)
         try:
             made = bookings.book(
-                db, services.spaces, services.calendar, reader(services, tracker), wish, now
+                db, spaces_of(services), services.calendar, reader(services, tracker), wish, now
             )
         except BookingError as error:
             review = self._refusal(error, wish)
@@ -240,10 +239,10 @@ class ActionReserve(FormAction):
             if not review.go_on:
                 return []
             return [*review.events, ActiveLoop(self.FORM), SlotSet(REQUESTED, CONFIRM)]
-        rules = services.spaces.rules[made["space_type"]]
+        rules = spaces_of(services).rules[made["space_type"]]
         text = words.BOOKED.format(
             ref=made["ref"],
-            booking=words.describe(made, services.spaces, now.date()),
+            booking=words.describe(made, spaces_of(services), now.date()),
             before=rules.check_in_before,
             after=rules.check_in_after,
         )
@@ -255,7 +254,7 @@ class ActionReserve(FormAction):
 
 
 def _line(number: int, booking: dict[str, Any], services: Any) -> str:
-    described = words.describe(booking, services.spaces, services.now().date())
+    described = words.describe(booking, spaces_of(services), services.now().date())
     state = words.STATE_WORDS.get(booking["status"], "")
     return f"{number}. {described} · {state} · {booking['ref']}"
 
@@ -300,7 +299,7 @@ class ActionCancelReservation(LibraryAction):
                 except BookingError as error:
                     dispatcher.utter_message(text=error.message)
                     return _end_cancel()
-                described = words.describe(booking, services.spaces, now.date())
+                described = words.describe(booking, spaces_of(services), now.date())
                 dispatcher.utter_message(text=words.CANCELLED.format(booking=described))
                 return _end_cancel()
             if NO.match(text):
@@ -341,7 +340,7 @@ class ActionCancelReservation(LibraryAction):
         services = self.services
         booking = bookings.get(services.db(), booking_id)
         assert booking is not None
-        described = words.describe(booking, services.spaces, services.now().date())
+        described = words.describe(booking, spaces_of(services), services.now().date())
         dispatcher.utter_message(text=words.CONFIRM_CANCEL.format(booking=described))
         return [ActiveLoop(CANCEL_FORM), SlotSet("cancel_target", booking_id)]
 
@@ -393,7 +392,7 @@ class ActionCheckIn(LibraryAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
         services = self.services
-        db, now, spaces = services.db(), services.now(), services.spaces
+        db, now, spaces = services.db(), services.now(), spaces_of(services)
         who = reader(services, tracker)
         space_id = _scanned(tracker)
         if _is_scan(tracker) and spaces.get(space_id) is None:
@@ -416,7 +415,7 @@ class ActionCheckIn(LibraryAction):
 
     def _too_early(self, who: Reader, now: datetime) -> str:
         """The reader's next booking today, when they come before its check-in opens."""
-        spaces = self.services.spaces
+        spaces = spaces_of(self.services)
         for booking in bookings.of_reader(self.services.db(), who, now):
             if booking["day"] == now.date().isoformat() and booking["status"] == "booked":
                 rules = spaces.rules[booking["space_type"]]
@@ -430,9 +429,9 @@ class ActionCheckIn(LibraryAction):
         """A scan by a reader with nothing to check in to: whether the place is free for the
         next two hours (with a request to send for it) — never who holds it."""
         services = self.services
-        space = services.spaces.get(space_id)
+        space = spaces_of(services).get(space_id)
         assert space is not None
-        rules = services.spaces.rules[space.type]
+        rules = spaces_of(services).rules[space.type]
         step = rules.slot_minutes
         minute = -(-(now.hour * 60 + now.minute) // step) * step  # the next whole slot
         hours = services.calendar.hours_on(now.date())
@@ -460,7 +459,7 @@ class ActionStepOut(LibraryAction):
         services = self.services
         now = services.now()
         _, minutes = bookings.step_out(
-            services.db(), services.spaces, reader(services, tracker), now
+            services.db(), spaces_of(services), reader(services, tracker), now
         )
         until = hm((now + timedelta(minutes=minutes)).time())
         dispatcher.utter_message(text=words.STEPPED_OUT.format(minutes=minutes, until=until))
@@ -475,28 +474,9 @@ class ActionReleaseSeat(LibraryAction):
     ) -> Events:
         services = self.services
         now = services.now()
-        booking = bookings.release(services.db(), services.spaces, reader(services, tracker), now)
-        described = words.describe(booking, services.spaces, now.date())
+        booking = bookings.release(
+            services.db(), spaces_of(services), reader(services, tracker), now
+        )
+        described = words.describe(booking, spaces_of(services), now.date())
         dispatcher.utter_message(text=words.RELEASED.format(booking=described))
         return []
-
-
-CAPABILITY = Capability(
-    name="reservations",
-    actions=(
-        ActionReserve,
-        ActionMyReservations,
-        ActionCancelReservation,
-        ActionCheckIn,
-        ActionStepOut,
-        ActionReleaseSeat,
-    ),
-    migrations=(bookings.migrations,),
-    scenes={prefix: ActionCheckIn.NAME for prefix in SCENES},
-    forms={FORM: ActionReserve.NAME, CANCEL_FORM: ActionCancelReservation.NAME},
-    help=(
-        "预约座位/研讨间：如「明天上午八点到十二点约个靠窗的座位」",
-        "我的预约、取消预约；到场扫码或发送「签到」，「暂离」「退座」",
-    ),
-    jobs=(Job("reservations.tick", booking_notices.tick, "interval", {"minutes": 1}),),
-)

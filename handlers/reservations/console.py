@@ -23,10 +23,11 @@ from flask import (
     url_for,
 )
 
-from bot.console import auth, words
-from bot.console.registry import Card, NavItem, Plugin
 from bot.core.clock import TZ
-from bot.core.services import Services
+from handlers.kit import console as words
+from handlers.kit import console_auth as auth
+from handlers.kit.console import Card, NavItem, Plugin
+from handlers.kit.services import Services
 from handlers.reservations import console_actions as actions
 from handlers.reservations import reports as space_reports
 from handlers.reservations import staff as space_staff
@@ -39,7 +40,7 @@ from handlers.reservations.reports import (
     VIOLATION_FILTERS,
     VIOLATION_KINDS,
 )
-from handlers.reservations.spaces import TYPE_NAMES, TYPES
+from handlers.reservations.spaces import TYPE_NAMES, TYPES, spaces_of
 
 pages = Blueprint("spaces", __name__, template_folder="templates")
 
@@ -134,7 +135,7 @@ def cell_title(space: dict[str, Any]) -> str:
 def index() -> tuple[str, int]:
     services = actions.services()
     now = services.now()
-    zones = space_reports.occupancy(services.db(), services.spaces, now)
+    zones = space_reports.occupancy(services.db(), spaces_of(services), now)
     chosen = request.args.get("zone", "")
     shown = [z for z in zones if z["id"] == chosen]
     if chosen and not shown:
@@ -216,7 +217,7 @@ def bookings() -> tuple[str, int]:
         types=TYPES,
         page_url=lambda n: url_for("spaces.bookings", **(query | {"page": n})),
         csv_url=url_for("spaces.bookings_csv", **query),
-        spaces=actions.services().spaces,
+        spaces=spaces_of(actions.services()),
     )
 
 
@@ -229,13 +230,13 @@ def bookings_csv() -> Response:
 def _detail(ref: str, draft: str = "", status: int = 200) -> tuple[str, int]:
     row = actions.load_booking(ref)
     services = actions.services()
-    space = services.spaces.get(row["space_id"])
+    space = spaces_of(services).get(row["space_id"])
     return _render(
         "console/spaces_detail.html",
         status,
         b=row,
         space=space,
-        zone=services.spaces.zones.get(space.zone) if space else None,
+        zone=spaces_of(services).zones.get(space.zone) if space else None,
         violations=space_reports.violations_of_booking(services.db(), row["id"]),
         violation_kinds=VIOLATION_KINDS,
         draft=draft,
@@ -258,7 +259,7 @@ def _missing(error: Refused) -> tuple[str, int]:
         types=TYPES,
         page_url=lambda n: url_for("spaces.bookings", page=n),
         csv_url=url_for("spaces.bookings_csv"),
-        spaces=actions.services().spaces,
+        spaces=spaces_of(actions.services()),
     )
 
 
@@ -302,8 +303,8 @@ def _closures(form: dict[str, str] | None = None, status: int = 200) -> tuple[st
         rows=rows,
         show_all=show_all,
         now_stamp=stamp,
-        spaces=services.spaces,
-        rooms=[s for s in services.spaces.spaces.values() if s.type != "seat"],
+        spaces=spaces_of(services),
+        rooms=[s for s in spaces_of(services).spaces.values() if s.type != "seat"],
         form=form
         or {
             "space_id": "",
@@ -323,7 +324,7 @@ def closures() -> tuple[str, int]:
 
 def closed_sentence(result: dict[str, Any]) -> str:
     closure = result["closure"]
-    space = actions.services().spaces.get(closure["space_id"])
+    space = spaces_of(actions.services()).get(closure["space_id"])
     name = f"{closure['space_id']} {space.name}" if space else closure["space_id"]
     head = f"已暂停开放 {name}（{when(closure['starts_at'])} 至 {when(closure['ends_at'])}）。"
     affected = result["affected"]
@@ -469,5 +470,5 @@ PLUGIN = Plugin(
     api=api,
     nav=(NavItem("空间预约", "spaces.index"),),
     cards=(cards,),
-    needs="reservations",
+    order=40,
 )

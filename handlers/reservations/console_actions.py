@@ -14,11 +14,12 @@ from typing import Any, NoReturn
 from flask import abort, g
 from flask_smorest import abort as api_abort
 
-from bot.console import auth
 from bot.core.clock import TZ
-from bot.core.services import Services
+from handlers.kit import console_auth as auth
+from handlers.kit.services import Services
 from handlers.reservations import reports as space_reports
 from handlers.reservations import staff as space_staff
+from handlers.reservations.spaces import spaces_of
 from handlers.reservations.store import BookingError
 
 MAX_REASON = space_staff.MAX_REASON
@@ -169,7 +170,7 @@ def cancel_booking(ref: str, reason: str) -> dict[str, Any]:
 def close_space(space_id: str, starts: datetime, ends: datetime, reason: str) -> dict[str, Any]:
     """Close a space for [starts, ends) (audited): {"closure", "affected"} — the bookings
     it hit, whose readers are told (with alternatives when theirs was cancelled)."""
-    found = services().spaces.get(space_id.strip()) if space_id.strip() else None
+    found = spaces_of(services()).get(space_id.strip()) if space_id.strip() else None
     if found is None:
         if not space_id.strip():
             raise Refused(422, "space_id", "请填写空间编号。", "space_id is required")

@@ -15,15 +15,15 @@ import marshmallow as ma
 from flask import Response, abort, stream_with_context
 from flask_smorest import Blueprint as ApiBlueprint
 
-from bot.console import auth
-from bot.console.api import PageArgs, offset, page_of, paginate
 from bot.core.clock import TZ, isoformat
+from handlers.kit import console_auth as auth
+from handlers.kit.console_api import PageArgs, offset, page_of, paginate
 from handlers.reservations import console_actions as actions
 from handlers.reservations import reports as space_reports
 from handlers.reservations import staff as space_staff
 from handlers.reservations.console_actions import Refused
 from handlers.reservations.reports import STATUS_FILTERS, VIOLATION_FILTERS
-from handlers.reservations.spaces import TYPES
+from handlers.reservations.spaces import TYPES, spaces_of
 
 api = ApiBlueprint(
     "api_spaces",
@@ -41,7 +41,7 @@ MAX_STATS_DAYS = 366
 
 def booking_json(row: dict[str, Any]) -> dict[str, Any]:
     """A booking as staff see it, its reader included."""
-    spaces = actions.services().spaces
+    spaces = spaces_of(actions.services())
     space = spaces.get(row["space_id"])
     return {
         "id": row["id"],
@@ -73,7 +73,7 @@ def booking_json(row: dict[str, Any]) -> dict[str, Any]:
 
 def closure_json(row: dict[str, Any]) -> dict[str, Any]:
     services = actions.services()
-    space = services.spaces.get(row["space_id"])
+    space = spaces_of(services).get(row["space_id"])
     now = isoformat(services.now())
     return {
         **{k: row[k] for k in ("id", "space_id", "starts_at", "ends_at", "reason")},
@@ -389,7 +389,7 @@ def stats(first: date | None, last: date | None, space_type: str) -> dict[str, A
     first = first or last - timedelta(days=STATS_DAYS - 1)
     return space_reports.utilisation(
         services.db(),
-        services.spaces,
+        spaces_of(services),
         first,
         last,
         space_type=space_type,
@@ -401,7 +401,7 @@ def stats(first: date | None, last: date | None, space_type: str) -> dict[str, A
 def csv_response(filters: dict[str, Any]) -> Response:
     """Every booking the filters find, streamed as CSV (UTF-8 with a BOM, for Excel)."""
     services = actions.services()
-    chunks = space_reports.search_csv(services.db(), services.spaces, **filters)
+    chunks = space_reports.search_csv(services.db(), spaces_of(services), **filters)
     name = f"空间预约-{services.now().astimezone(TZ):%Y%m%d-%H%M}.csv"
     return Response(
         stream_with_context(chunks),
@@ -437,7 +437,7 @@ def api_occupancy(args: dict[str, Any]) -> dict[str, Any]:
     """Every space's state now (free, booked, in_use, away, closed), zone by zone, with who
     holds it and how many bookings it has today."""
     services = actions.services()
-    zones = space_reports.occupancy(services.db(), services.spaces, services.now())
+    zones = space_reports.occupancy(services.db(), spaces_of(services), services.now())
     if args["zone"]:
         zones = [z for z in zones if z["id"] == args["zone"]]
         if not zones:

@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.core import outbox
 from bot.core.clock import isoformat
-from bot.core.services import Services
-from bot.outbound import outbox
+from handlers.kit.services import Services
 from handlers.library.hours_text import hm
 from handlers.reservations import store as bookings
 from handlers.reservations import words
-from handlers.reservations.spaces import Spaces
+from handlers.reservations.spaces import Spaces, spaces_of
 
 log = logging.getLogger("guanban.bookings")
 
@@ -93,7 +93,7 @@ def remind(db: Database, spaces: Spaces, now: datetime) -> int:
 
 def released(services: Services, changed: dict[str, list[dict[str, Any]]]) -> None:
     """Tell readers whose booking the settling released, with their violation count."""
-    db, spaces, now = services.db(), services.spaces, services.now()
+    db, spaces, now = services.db(), spaces_of(services), services.now()
     policy = spaces.policy
     for kind, template in (("no_show", words.NO_SHOW), ("overstay", words.OVERSTAY)):
         for booking in changed[kind]:
@@ -118,9 +118,9 @@ def released(services: Services, changed: dict[str, list[dict[str, Any]]]) -> No
 def tick(services: Services) -> None:
     """The minute's work: settle, then tell."""
     db, now = services.db(), services.now()
-    changed = bookings.settle(db, services.spaces, now)
+    changed = bookings.settle(db, spaces_of(services), now)
     released(services, changed)
-    queued = remind(db, services.spaces, now)
+    queued = remind(db, spaces_of(services), now)
     if any(changed.values()) or queued:
         log.info(
             "bookings at %s: %d no-show(s), %d overstay(s), %d finished, %d reminder(s)",

@@ -16,7 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from handlers.kit.services import Services
 
 TYPES = ("seat", "discussion_room", "cinema", "research_room")
 TYPE_NAMES = {
@@ -236,3 +239,10 @@ def from_config(library: Mapping[str, Any]) -> Spaces:
         check_in_warning=_int(reminder_entry, "check_in_warning", "[spaces.reminders]", 5, 1),
     )
     return Spaces(zones, spaces, rules, policy, reminders)
+
+
+def spaces_of(services: Services) -> Spaces:
+    """The bookable spaces and their rules, parsed once (at start-up, by the capability's
+    `configure`) so that a mistake in [spaces] stops the bot with its place named, not a
+    reader's booking later."""
+    return services.part("reservations.spaces", from_config)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from bot.core.services import Services
+from handlers.kit.services import Services
 from handlers.reservations import store as bookings
 from handlers.reservations import words
 from handlers.reservations.notices import notify
+from handlers.reservations.spaces import spaces_of
 from handlers.reservations.store import BookingError, Wish
 
 MAX_REASON = 200
@@ -36,7 +37,7 @@ def cancel_booking(services: Services, booking_id: int, by: str, reason: str) ->
         raise BookingError(f"没有编号为 {booking_id} 的预约。", "not_found")
     cancelled = bookings.cancel(db, booking, by, reason, now)
     text = words.STAFF_CANCELLED.format(
-        booking=words.describe(booking, services.spaces, now.date()), reason=reason
+        booking=words.describe(booking, spaces_of(services), now.date()), reason=reason
     )
     notify(db, booking, "staff_cancelled", text, now)
     return cancelled
@@ -48,7 +49,7 @@ def close_space(
     """Close a space for [starts, ends); returns {"closure", "affected"}. Each affected reader
     is told, with up to three alternatives at the same time."""
     reason = _reason(reason)
-    db, now, spaces = services.db(), services.now(), services.spaces
+    db, now, spaces = services.db(), services.now(), spaces_of(services)
     space = spaces.get(space_id)
     if space is None:
         raise BookingError(f"没有编号为 {space_id} 的空间。", "unknown_space")
@@ -90,7 +91,7 @@ def _offers(services: Services, booking: dict[str, Any]) -> str:
         end=time.fromisoformat(booking["end"]),
         party_size=int(booking["party_size"]),
     )
-    found = bookings.alternatives(services.db(), services.spaces, services.calendar, wish)
+    found = bookings.alternatives(services.db(), spaces_of(services), services.calendar, wish)
     if not found:
         return words.CLOSED_NO_OFFERS
     lines = [words.offer_request(option) for option in found]

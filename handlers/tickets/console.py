@@ -24,11 +24,13 @@ from flask import (
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest import abort as api_abort
 
-from bot.console import auth, words
-from bot.console.api import PageArgs, offset, page_of, paginate
-from bot.console.registry import Card, NavItem, Plugin
-from bot.core.services import Services
+from handlers.kit import console as words
+from handlers.kit import console_auth as auth
+from handlers.kit.console import Card, NavItem, Plugin
+from handlers.kit.console_api import PageArgs, offset, page_of, paginate
+from handlers.kit.services import Services
 from handlers.tickets import store as tickets
+from handlers.tickets import words as ticket_words
 from handlers.tickets.store import UNCHANGED, Filters, TicketError
 
 pages = Blueprint("tickets", __name__, template_folder="templates")
@@ -205,8 +207,8 @@ def _render_list(filters: Filters, page: int, status: int = 200) -> tuple[str, i
         staff_names=tickets.active_staff(services.db()),
         page_url=lambda n: url_for("tickets.index", **(request.args.to_dict() | {"page": n})),
         now=services.now(),
-        kinds=words.TICKET_KINDS,
-        statuses=words.TICKET_STATUSES,
+        kinds=ticket_words.TICKET_KINDS,
+        statuses=ticket_words.TICKET_STATUSES,
         overdue_by=overdue_by,
         due_in=due_in,
         when=when,
@@ -235,8 +237,8 @@ def _render_detail(ticket: dict[str, Any], draft: str = "", status: int = 200) -
         staff_names=tickets.active_staff(services.db()),
         due_value=due.strftime("%Y-%m-%dT%H:%M"),
         now=services.now(),
-        kinds=words.TICKET_KINDS,
-        statuses=words.TICKET_STATUSES,
+        kinds=ticket_words.TICKET_KINDS,
+        statuses=ticket_words.TICKET_STATUSES,
         channels=words.CHANNELS,
         deliveries=words.OUTBOX_STATUSES,
         max_reply=tickets.MAX_REPLY,
@@ -510,4 +512,5 @@ PLUGIN = Plugin(
     api=api,
     nav=(NavItem("工单", "tickets.index"),),
     cards=(cards,),
+    order=20,
 )

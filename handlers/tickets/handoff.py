@@ -14,7 +14,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from handlers.kit.actions import Capability, Events, LibraryAction, reader_of
+from handlers.kit.actions import Events, LibraryAction, reader_of
 from handlers.tickets import store as tickets
 
 FORM = "handoff_form"
@@ -110,12 +110,3 @@ def _when(moment: datetime, now: datetime) -> str:
     if day is None:
         day = f"{moment.month}月{moment.day}日（周{WEEKDAY_NAMES[moment.weekday()]}）"
     return f"{day} {moment:%H:%M} 起"
-
-
-CAPABILITY = Capability(
-    name="handoff",
-    actions=(ActionHuman,),
-    migrations=(tickets.migrations,),
-    forms={FORM: ActionHuman.NAME},
-    help=("联系馆员：发送「转人工」，馆员会在这里回复你",),
-)

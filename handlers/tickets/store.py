@@ -26,11 +26,11 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bot.core import staff
+from bot.core import outbox, staff
 from bot.core.clock import TZ, isoformat
 from bot.core.db import write_transaction
 from bot.core.values import CHANNELS
-from bot.outbound import outbox
+from handlers.tickets.words import TICKET_KINDS, TICKET_STATUSES
 
 FEEDBACK = "feedback"
 HANDOFF = "handoff"
@@ -215,6 +215,23 @@ def open_crisis(db: Database, channel: str, user_id: str) -> bool:
         [channel, user_id, HANDOFF, len(CRISIS_PREFIX), CRISIS_PREFIX],
     ).fetchone()
     return row is not None
+
+
+def of_reader(db: Database, channel: str, user_id: str) -> list[dict[str, Any]]:
+    """A reader's tickets, newest first, with the words the console shows for them."""
+    rows = db.query(
+        "SELECT ref, kind, status, text, created_at, due_at, closed_at FROM tickets "
+        "WHERE channel = ? AND user_id = ? ORDER BY id DESC",
+        [channel, user_id],
+    )
+    return [
+        {
+            **row,
+            "kind_label": TICKET_KINDS.get(row["kind"], row["kind"]),
+            "status_label": TICKET_STATUSES.get(row["status"], row["status"]),
+        }
+        for row in rows
+    ]
 
 
 def is_overdue(ticket: dict[str, Any], now: datetime) -> bool:

@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 
-from bot.core import users
+from bot.core import outbox, users
 from bot.core.clock import isoformat
 from bot.core.values import Incoming
 from bot.dev.callback_client import WeChatPeer
-from bot.outbound import outbox
 from handlers import crisis, feedback
 from handlers.tickets import handoff
 from tests.browser_support import BROWSER_MARKS, PHONE, open_page

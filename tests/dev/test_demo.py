@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import requests
 
+from bot.core import outbox
 from bot.core.clock import system_clock
 from bot.core.db import connect
-from bot.outbound import outbox
 from tests.conftest import ROOT, TEST_KEYS, bot_env, free_port, wait_healthy
 
 pytestmark = pytest.mark.slow

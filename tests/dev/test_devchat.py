@@ -14,12 +14,13 @@ import requests
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.core import outbox
 from bot.core.clock import TZ, fixed_clock
 from bot.dev.fake_wechat import FakeWeChat
 from bot.dev.simulator import fake_base, pushed_reply
-from bot.outbound import outbox
 from bot.outbound.sender import build_sender
-from handlers.kit.actions import Capability, Events, LibraryAction
+from handlers.kit.actions import Events, LibraryAction
+from handlers.kit.capability import Capability
 from handlers.registry import CAPABILITIES
 from tests.conftest import ROOT, delivery_settings, free_port
 

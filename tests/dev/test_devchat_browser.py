@@ -46,9 +46,9 @@ def phone_with_fake(
 ) -> Iterator[tuple[Any, str, Any]]:
     """The served demo sends to the fake WeChat API, as `make run` sets it up; the third
     value plays the scheduler's sender (on the served bot's database)."""
-    from bot.core.services import build_services
     from bot.core.settings import Settings
     from bot.outbound.sender import build_sender
+    from handlers.kit.services import build_services
 
     library = tmp_path / "library.toml"
     library.write_text(
@@ -129,9 +129,9 @@ def test_queued_message_is_pushed_into_the_chat(phone: tuple[Any, str], tmp_path
     """A late reply queued in the served bot's outbox shows up through the page's polling."""
     from playwright.sync_api import expect
 
+    from bot.core import outbox
     from bot.core.clock import system_clock
     from bot.core.db import connect
-    from bot.outbound import outbox
 
     page, url = phone
     page.goto(url + "/dev/chat")
@@ -159,7 +159,7 @@ def test_pushed_messages_appear_as_the_phone_gets_them(
     template; one that cannot be delivered is shown grey with its reason."""
     from playwright.sync_api import expect
 
-    from bot.outbound import outbox
+    from bot.core import outbox
 
     page, url, sender = phone_with_fake
     db = sender.services.db()

@@ -9,11 +9,11 @@ import sys
 
 from bot.core.clock import isoformat
 from bot.core.db import migrate
-from bot.core.services import Services, build_services
 from bot.core.settings import Settings
 from bot.outbound.scheduler import run_scheduler
 from bot.schema import all_migrations
-from handlers.kit.actions import Capability, Job
+from handlers.kit.capability import Capability, Job
+from handlers.kit.services import Services, build_services
 from handlers.registry import CAPABILITIES
 
 

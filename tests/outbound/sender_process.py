@@ -6,9 +6,9 @@ from __future__ import annotations
 import sys
 import time
 
-from bot.core.services import build_services
 from bot.core.settings import Settings
 from bot.outbound.sender import build_sender
+from handlers.kit.services import build_services
 
 
 def main() -> int:

@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 
-from bot.core import users
+from bot.core import outbox, users
 from bot.core.clock import system_clock
 from bot.core.db import connect, migrate
 from bot.core.values import MP, WORK, Incoming
 from bot.dev.fake_wechat import FakeWeChat
-from bot.outbound import outbox
 from bot.outbound.sender import IN_FLIGHT
 from bot.schema import all_migrations
 from handlers.registry import CAPABILITIES
@@ -76,7 +75,7 @@ def start_sender(tmp_path: Path, env: dict[str, str], n: int) -> subprocess.Pope
 TOKEN_RACE = """
 import sys, time
 from bot.outbound.sender import build_apis
-from bot.core.services import build_services
+from handlers.kit.services import build_services
 from bot.core.settings import Settings
 start, stale = float(sys.argv[1]), sys.argv[2] or None
 mp, _ = build_apis(build_services(Settings.from_env()))

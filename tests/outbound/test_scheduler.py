@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bot.outbound.scheduler import JOB_TABLE, all_jobs
-from handlers.kit.actions import Capability, Job
+from handlers.kit.capability import Capability, Job
 from handlers.registry import CAPABILITIES
 from tests.conftest import ROOT, bot_env, python
 

@@ -12,17 +12,16 @@ from typing import Any
 
 import pytest
 
-from bot.core import users
+from bot.core import outbox, users
 from bot.core.clock import TZ
 from bot.core.db import migrate
-from bot.core.services import Services, build_services
 from bot.core.settings import Settings
 from bot.core.values import MP, WORK, Incoming
 from bot.dev.fake_wechat import FakeWeChat
-from bot.outbound import outbox
 from bot.outbound.channels import templates_from_config
 from bot.outbound.sender import BACKOFF_BASE, RateLimiter, Sender, build_sender
 from bot.schema import all_migrations
+from handlers.kit.services import Services, build_services
 from handlers.registry import CAPABILITIES
 from tests.conftest import TEST_KEYS, Clock, delivery_settings
 

@@ -9,14 +9,15 @@ from typing import Any
 
 import pytest
 
+from bot.core import outbox
 from bot.core.clock import TZ
-from bot.outbound import outbox
 from bot.outbound.scheduler import all_jobs
 from handlers.registry import CAPABILITIES
 from handlers.reservations import notices as booking_notices
 from handlers.reservations import staff as space_staff
 from handlers.reservations import store as bookings
 from handlers.reservations import words
+from handlers.reservations.spaces import spaces_of
 from handlers.reservations.store import BookingError, Reader, Wish
 from tests.conftest import Clock
 
@@ -45,7 +46,7 @@ def wish(start: str, end: str, kind: str = "seat", **kw: Any) -> Wish:
 
 def book(services: Any, reader: Reader, w: Wish) -> dict[str, Any]:
     return bookings.book(
-        services.db(), services.spaces, services.calendar, reader, w, services.now()
+        services.db(), spaces_of(services), services.calendar, reader, w, services.now()
     )
 
 
@@ -124,7 +125,7 @@ def test_a_warning_before_the_check_in_closes_then_a_no_show(services: Any, cloc
 def test_a_checked_in_reader_gets_no_warning(services: Any, clock: Clock) -> None:
     book(services, ALICE, wish("08:00", "10:00"))
     clock.now = at("08:05")
-    bookings.check_in(services.db(), services.spaces, ALICE, clock.now)
+    bookings.check_in(services.db(), spaces_of(services), ALICE, clock.now)
     tick_at(services, clock, "08:10")
     tick_at(services, clock, "08:20")
     assert notices(services) == []
@@ -133,9 +134,9 @@ def test_a_checked_in_reader_gets_no_warning(services: Any, clock: Clock) -> Non
 def test_overstaying_step_out_releases_with_a_violation(services: Any, clock: Clock) -> None:
     made = book(services, ALICE, wish("08:00", "11:00"))
     clock.now = at("08:00")
-    bookings.check_in(services.db(), services.spaces, ALICE, clock.now)
+    bookings.check_in(services.db(), spaces_of(services), ALICE, clock.now)
     clock.now = at("09:00")
-    bookings.step_out(services.db(), services.spaces, ALICE, clock.now)
+    bookings.step_out(services.db(), spaces_of(services), ALICE, clock.now)
     tick_at(services, clock, "09:29")
     assert bookings.get(services.db(), made["id"])["status"] == "away"
     tick_at(services, clock, "09:30")
@@ -238,7 +239,7 @@ def test_closure_bad_input_is_refused_precisely(services: Any) -> None:
 def test_a_closure_from_now_ends_a_booking_in_use(services: Any, clock: Clock) -> None:
     made = book(services, ALICE, wish("08:00", "12:00"))
     clock.now = at("08:00")
-    bookings.check_in(services.db(), services.spaces, ALICE, clock.now)
+    bookings.check_in(services.db(), spaces_of(services), ALICE, clock.now)
     clock.now = at("09:00")
     space_staff.close_space(services, "A001", at("10:00"), at("12:00"), "漏水维修", "staff:wang")
     row = bookings.get(services.db(), made["id"])
@@ -247,7 +248,7 @@ def test_a_closure_from_now_ends_a_booking_in_use(services: Any, clock: Clock) -
 
 
 def test_the_demo_books_seats_and_rooms_once(services: Any) -> None:
-    from bot.dev.demo import DEMO_ROOMS, DEMO_SEATS, seed_bookings
+    from handlers.reservations.demo import DEMO_ROOMS, DEMO_SEATS, seed_bookings
 
     assert seed_bookings(services) == DEMO_SEATS + DEMO_ROOMS  # today from 08:00, tomorrow
     assert seed_bookings(services) == 0

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from bot.core import users
+from bot.core import outbox, users
 from bot.core.clock import TZ
 from bot.core.values import Incoming
-from bot.outbound import outbox
 from handlers.registry import CAPABILITIES
 from handlers.reservations import reports as space_reports
 from handlers.reservations import staff as space_staff
 from handlers.reservations import store as bookings
+from handlers.reservations.spaces import spaces_of
 from handlers.reservations.store import BookingError, Reader, Wish
 from tests.conftest import Clock, Console
 from tests.console.test_console_auth import routes
@@ -83,7 +83,7 @@ def book(
         space_id=space_id,
     )
     return bookings.book(
-        services.db(), services.spaces, services.calendar, reader, wish, services.now()
+        services.db(), spaces_of(services), services.calendar, reader, wish, services.now()
     )
 
 
@@ -95,7 +95,7 @@ def hall(console: Console, clock: Clock) -> dict[str, str]:
 def seed_hall(console: Console, clock: Clock) -> dict[str, str]:
     """Monday 09:05 in the library: one reader in a seat, one stepped out, one due now, one
     this afternoon, a group's room at 10:00 and a room closed for repairs. Refs by reader."""
-    db, spaces = console.services.db(), console.services.spaces
+    db, spaces = console.services.db(), spaces_of(console.services)
     refs = {
         "zhang": book(console, ZHANG, "08:30", "11:30", "A001")["ref"],
         "li": book(console, LI, "08:00", "12:00", "A002")["ref"],
@@ -153,9 +153,9 @@ def test_occupancy_gives_each_space_its_state_zone_by_zone(
     console: Console, hall: dict[str, str]
 ) -> None:
     zones = space_reports.occupancy(
-        console.services.db(), console.services.spaces, console.services.now()
+        console.services.db(), spaces_of(console.services), console.services.now()
     )
-    spaces = console.services.spaces
+    spaces = spaces_of(console.services)
     in_use = {s.zone for s in spaces.spaces.values()}
     assert [z["id"] for z in zones] == [z for z in spaces.zones if z in in_use]  # config order
     zone = {z["id"]: z for z in zones}
@@ -195,7 +195,7 @@ def test_occupancy_moves_with_the_clock(
 ) -> None:
     def state(space_id: str) -> str:
         for zone in space_reports.occupancy(
-            console.services.db(), console.services.spaces, clock.now
+            console.services.db(), spaces_of(console.services), clock.now
         ):
             for space in zone["spaces"]:
                 if space["id"] == space_id:
@@ -216,7 +216,7 @@ def test_the_occupancy_page_is_a_grid_of_seats_and_tiles_of_rooms(
         m.group(2): (m.group(1), m.group(3))
         for m in re.finditer(r'<a class="([a-z_]+)" data-space="(\w+)"[^>]*title="([^"]*)"', page)
     }
-    assert len(cells) == len(console.services.spaces.spaces)  # every seat and room, once
+    assert len(cells) == len(spaces_of(console.services).spaces)  # every seat and room, once
     assert cells["A001"] == (
         "in_use",
         "A001 · 使用中 · 08:30–11:30 · 张晓（2023011234） · 今日 1 个预约",
@@ -606,7 +606,7 @@ def test_the_lift_button_on_the_page(console: Console, hall: dict[str, str]) -> 
 def no_show(console: Console, hall: dict[str, str], clock: Clock) -> int:
     """王 did not come to A003: released at 09:15 with a violation."""
     clock.now = at("09:15")
-    changed = bookings.settle(console.services.db(), console.services.spaces, clock.now)
+    changed = bookings.settle(console.services.db(), spaces_of(console.services), clock.now)
     assert [b["ref"] for b in changed["no_show"]] == [hall["wang"]]
     [row] = space_reports.violations(console.services.db())[0]
     return int(row["id"])
@@ -729,7 +729,7 @@ def test_nobody_without_a_staff_login_or_token_sees_who_holds_a_seat(
 @pytest.fixture
 def used_monday(console: Console, clock: Clock) -> None:
     """A Monday's use, made the way readers and the scheduler make it."""
-    db, spaces = console.services.db(), console.services.spaces
+    db, spaces = console.services.db(), spaces_of(console.services)
     book(console, ZHANG, "08:00", "10:00", "A001")  # in 08:10–10:00
     book(console, WANG, "09:00", "11:00", "A002")  # never came
     book(console, LI, "08:30", "10:30", "A003")  # in 08:30, left at 09:30
@@ -749,7 +749,7 @@ def used_monday(console: Console, clock: Clock) -> None:
 def test_utilisation_per_space_hour_and_no_shows(console: Console, used_monday: None) -> None:
     services = console.services
     figures = space_reports.utilisation(
-        services.db(), services.spaces, MONDAY, MONDAY, calendar=services.calendar
+        services.db(), spaces_of(services), MONDAY, MONDAY, calendar=services.calendar
     )
     per = {s["id"]: s for s in figures["spaces"]}
     assert {
@@ -784,14 +784,14 @@ def test_utilisation_per_space_hour_and_no_shows(console: Console, used_monday: 
     assert (k3["bookings"], k3["booked_minutes"], k3["used_minutes"]) == (3, 195, 170)
     # Over two days, the hours are averaged per day; one type alone leaves out the rest.
     two = space_reports.utilisation(
-        services.db(), services.spaces, MONDAY, TUESDAY, calendar=services.calendar
+        services.db(), spaces_of(services), MONDAY, TUESDAY, calendar=services.calendar
     )
     assert two["days"] == 2 and two["hours"][9]["booked"] == 1.5
     rooms = space_reports.utilisation(
-        services.db(), services.spaces, MONDAY, MONDAY, space_type="discussion_room"
+        services.db(), spaces_of(services), MONDAY, MONDAY, space_type="discussion_room"
     )
     assert {s["id"] for s in rooms["spaces"]} == {
-        s.id for s in services.spaces.of_type("discussion_room")
+        s.id for s in spaces_of(services).of_type("discussion_room")
     }
     assert rooms["spaces"][0]["booked_share"] is None  # without a calendar, no shares
 
@@ -826,7 +826,7 @@ def test_the_statistics_page_and_api(console: Console, used_monday: None) -> Non
     assert "9:00–10:00 平均每天 已预约 3.0 个、使用中 2.0 个" in hours
     rows = re.findall(r'<tr data-space="(\w+)">', page)
     assert rows[:4] == ["A001", "A003", "T201", "A002"]  # busiest first, only those booked
-    assert f"另有 {len(console.services.spaces.spaces) - 4} 个空间没有预约" in page
+    assert f"另有 {len(spaces_of(console.services).spaces) - 4} 个空间没有预约" in page
     odd = console.client.get("/console/spaces/stats?day_from=23.11.2026&type=sofa")
     assert odd.status_code == 200
     assert flashes(odd.get_data(as_text=True)) == [

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from bot.outbound import outbox
+from bot.core import outbox
+from handlers.reservations.spaces import spaces_of
 from tests.browser_support import BROWSER_MARKS, PHONE, open_page
 from tests.conftest import STAFF_PASSWORD, Clock, Console
 from tests.reservations.test_console_spaces import SUN, ZHAO, at, make_console, seed_hall
@@ -76,9 +77,9 @@ def test_a_librarian_reads_the_grid_cancels_a_booking_and_closes_a_room(
         expect(page.locator(".card", has_text="今日空间预约")).to_contain_text("使用中 1 · 暂离 1")
         page.locator("header nav a", has_text="空间预约").click()
         expect(page.locator("h1")).to_have_text("空间预约")
-        seats = len(console.services.spaces.of_type("seat"))
+        seats = len(spaces_of(console.services).of_type("seat"))
         expect(page.locator(".seats [data-space]")).to_have_count(seats)
-        rooms = len(console.services.spaces.spaces) - seats
+        rooms = len(spaces_of(console.services).spaces) - seats
         expect(page.locator(".tiles [data-space]")).to_have_count(rooms)
         for space_id, state in [
             ("A001", "in_use"),
@@ -138,7 +139,7 @@ def test_the_grid_and_the_lists_fit_a_phone(
     try:
         log_in(page, url)
         page.goto(url + "/console/spaces/")
-        seats = console.services.spaces.of_type("seat")
+        seats = spaces_of(console.services).of_type("seat")
         expect(page.locator(".seats [data-space]")).to_have_count(len(seats))
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         cell = page.locator("[data-space=A001]").bounding_box()

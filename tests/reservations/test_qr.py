@@ -26,8 +26,10 @@ from bot.outbound import qr_sheets
 from bot.outbound.qr import scene_for
 from bot.outbound.qr_sheets import Face, label
 from bot.wechat import words as messages
-from handlers.kit.actions import Capability, Events, LibraryAction
+from handlers.kit.actions import Events, LibraryAction
+from handlers.kit.capability import Capability
 from handlers.registry import CAPABILITIES
+from handlers.reservations.qr import label_of
 from handlers.reservations.spaces import Space
 from tests.conftest import DELIVERY_KEYS, bot_env, post, python
 
@@ -201,7 +203,7 @@ SEAT = Space("A101", "seat", "A101 号座", "K3", 3)
 @pytest.mark.parametrize("face", [qr_sheets.find_cjk_font(), None], ids=["cjk-font", "no-font"])
 def test_a_label_scans_and_keeps_its_quiet_zone_clear(face: Face | None) -> None:
     content = "http://weixin.qq.com/q/02y-MuBZPJfu210000w07C"
-    image = label(SEAT, "三楼考研自习区", content, face)
+    image = label(label_of(SEAT, "三楼考研自习区"), content, face)
     (code,) = decoded(image)
     assert code.text == content
     modules = segno.make_qr(content, error="m").symbol_size(scale=1, border=0)[0]

@@ -15,6 +15,7 @@ from bot.dev.callback_client import WeChatPeer
 from handlers.kit import forms
 from handlers.reservations import store as bookings
 from handlers.reservations import words
+from handlers.reservations.spaces import spaces_of
 from handlers.reservations.store import Reader, Wish
 from tests.conftest import Clock
 from tests.wechat.test_router import say, send
@@ -67,7 +68,12 @@ def active(services: Any, user: str = READER) -> list[dict[str, Any]]:
 
 def book_for(services: Any, user: str, wish: Wish) -> dict[str, Any]:
     return bookings.book(
-        services.db(), services.spaces, services.calendar, Reader("mp", user), wish, services.now()
+        services.db(),
+        spaces_of(services),
+        services.calendar,
+        Reader("mp", user),
+        wish,
+        services.now(),
     )
 
 
@@ -213,7 +219,7 @@ def test_seat_features_are_kept(chat: Any, services: Any) -> None:
     assert "（靠窗）" in reply and "12 个空位" in reply
     chat("确认")
     [made] = active(services)
-    assert "window" in services.spaces.get(made["space_id"]).features
+    assert "window" in spaces_of(services).get(made["space_id"]).features
 
 
 def test_a_reader_cannot_hold_two_overlapping_bookings(chat: Any) -> None:

@@ -15,8 +15,8 @@ import pytest
 from bot.core import staff, users
 from bot.core.clock import TZ, isoformat
 from bot.core.db import connect
+from bot.core.outbox import PRIORITY_NOTICE
 from bot.core.values import MP, WORK, Incoming
-from bot.outbound.outbox import PRIORITY_NOTICE
 from handlers import crisis
 from handlers.tickets import store as tickets
 from handlers.tickets.store import FEEDBACK, HANDOFF

@@ -29,9 +29,9 @@ def served(
     """The served bot sending to the fake WeChat API, an account for ann, and the
     scheduler's sender on the served bot's database."""
     from bot.core import staff
-    from bot.core.services import build_services
     from bot.core.settings import Settings
     from bot.outbound.sender import build_sender
+    from handlers.kit.services import build_services
 
     url = served_bot(
         cookie_secure="0",

@@ -22,7 +22,8 @@ from bot.dev.callback_client import WeChatPeer
 from bot.wechat import words as messages
 from handlers import crisis
 from handlers.kit import forms
-from handlers.kit.actions import Capability, Events
+from handlers.kit.actions import Events
+from handlers.kit.capability import Capability
 from handlers.kit.forms import FormAction, Slot, open_day, within_opening_hours
 from handlers.registry import CAPABILITIES
 from intents.catalogue import label

@@ -19,13 +19,14 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.core import outbox
 from bot.core.clock import TZ
 from bot.core.errors import BUSY, UserFacingError
 from bot.dev.callback_client import Callback, WeChatPeer, reply_text
-from bot.outbound import outbox
 from bot.wechat import words as messages
 from bot.wechat.router import hash_user
-from handlers.kit.actions import Capability, Events, LibraryAction
+from handlers.kit.actions import Events, LibraryAction
+from handlers.kit.capability import Capability
 from handlers.registry import CAPABILITIES
 from intents.nlu import NLU
 from intents.result import ParseResult

@@ -17,7 +17,8 @@ from bot.core.clock import TZ
 from bot.dev.callback_client import Callback, WeChatPeer, reply_text
 from bot.wechat import words as messages
 from handlers import feedback, greeting
-from handlers.kit.actions import Capability, Events, LibraryAction
+from handlers.kit.actions import Events, LibraryAction
+from handlers.kit.capability import Capability
 from handlers.registry import CAPABILITIES
 from handlers.reservations import words as reservation_words
 from handlers.tickets import handoff

@@ -16,7 +16,8 @@ from bot.core.errors import BUSY
 from bot.dev.callback_client import WeChatPeer
 from bot.wechat import stats
 from bot.wechat import words as messages
-from handlers.kit.actions import Capability, Events, LibraryAction
+from handlers.kit.actions import Events, LibraryAction
+from handlers.kit.capability import Capability
 from handlers.registry import CAPABILITIES
 from tests.conftest import Clock, post
 from tests.wechat.test_dialog import scripted, unsure

@@ -25,7 +25,8 @@ from bot.dev.callback_client import WeChatPeer, reply_text
 from bot.wechat import webhook
 from bot.wechat import words as messages
 from handlers import greeting
-from handlers.kit.actions import Capability, Events, LibraryAction
+from handlers.kit.actions import Events, LibraryAction
+from handlers.kit.capability import Capability
 from handlers.library import hours_text
 from handlers.registry import CAPABILITIES
 from intents.result import ParseResult

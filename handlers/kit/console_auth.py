@@ -17,13 +17,13 @@ from flask import abort, g, redirect, request, session, url_for
 
 from bot.core import staff
 from bot.core.staff import Staff
-from bot.wechat.runtime import Runtime
 
 
-def runtime() -> Runtime:
+def runtime() -> Any:
+    """The app's runtime (bot.wechat.runtime.Runtime): its services and capabilities."""
     from flask import current_app
 
-    return current_app.extensions["guanban"]  # type: ignore[no-any-return]
+    return current_app.extensions["guanban"]
 
 
 def current_staff() -> Staff | None:

@@ -121,3 +121,47 @@ def for_recipient(db: Database, channel: str, recipient: str) -> list[dict[str, 
         "channel = ? AND recipient = ?", [channel, recipient], order_by="id"
     )
     return [{**row, "payload": json.loads(row["payload"])} for row in rows]
+
+
+def prune(db: Database, before: datetime) -> int:
+    """Delete messages delivered before `before` and the WeCom requests no row needs any
+    more; failed and undeliverable ones stay for staff to see. Returns how many went."""
+    cutoff = isoformat(before)
+    removed = db.execute(
+        "DELETE FROM outbox WHERE status = 'sent' AND sent_at < ?", [cutoff]
+    ).rowcount
+    db.execute(
+        "DELETE FROM outbox_batches WHERE created_at < ? AND id NOT IN "
+        "(SELECT batch_id FROM outbox WHERE batch_id IS NOT NULL)",
+        [cutoff],
+    )
+    return int(removed)
+
+
+def of_reader(db: Database, channel: str, recipient: str, limit: int) -> list[dict[str, Any]]:
+    """The newest `limit` messages queued for a reader, each with a line of what it says."""
+    rows = db.query(
+        "SELECT id, kind, payload, status, via, attempts, last_error, created_at, sent_at "
+        "FROM outbox WHERE channel = ? AND recipient = ? ORDER BY id DESC LIMIT ?",
+        [channel, recipient, limit],
+    )
+    return [{**row, "summary": summary(row.pop("payload"))} for row in rows]
+
+
+def summary(payload: str) -> str:
+    """A line of what a queued message says, whatever its shape."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    if data.get("content"):
+        return str(data["content"])[:120]
+    articles = data.get("articles") or []
+    if articles and isinstance(articles[0], dict):
+        return f"图文：{articles[0].get('title', '')}"[:120]
+    fields = data.get("fields") or {}
+    if isinstance(fields, dict):
+        return "；".join(str(v) for v in fields.values())[:120]
+    return ""
