@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.machine import machine  # noqa: E402
+from bench.machine import machine
 
 TEST_SET = ROOT / "intents" / "data" / "test.jsonl"
 # The test set's fixed moment (dates such as 明天 are resolved against it).

@@ -1,8 +1,8 @@
 """Benchmark: draining a large outbox against the fake WeChat API server.
 
 Queues `--messages` rows (default 50,000) in a fresh database in a temporary folder, starts
-the project's fake WeChat API server (`python -m bot.fake_wechat`) in its own process on
-127.0.0.1, and times the real sender (`bot.sender`) draining them with rate limiting off:
+the project's fake WeChat API server (`python -m bot.dev.fake_wechat`) in its own process on
+127.0.0.1, and times the real sender (`bot.outbound.sender`) draining them with rate limiting off:
 
 - 公众号: one customer-service call per message (every reader wrote within 48 hours);
 - WeCom: the same announcement to every member, batched 1000 members per `message/send`.
@@ -34,14 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot import outbox  # noqa: E402
-from bot.clock import isoformat, system_clock  # noqa: E402
-from bot.db import migrate, write_transaction  # noqa: E402
-from bot.schema import all_migrations  # noqa: E402
-from bot.sender import build_sender  # noqa: E402
-from bot.services import build_services  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from handlers.registry import CAPABILITIES  # noqa: E402
+from bot.core.clock import isoformat, system_clock
+from bot.core.db import migrate, write_transaction
+from bot.core.services import build_services
+from bot.core.settings import Settings
+from bot.outbound import outbox
+from bot.outbound.sender import build_sender
+from bot.schema import all_migrations
+from handlers.registry import CAPABILITIES
 
 MAX_MESSAGES = 500_000
 KEYS = {
@@ -61,7 +61,7 @@ def peak_mb() -> float:
 
 def start_fake() -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.fake_wechat", "--port", "0"],
+        [sys.executable, "-m", "bot.dev.fake_wechat", "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

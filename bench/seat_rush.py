@@ -43,15 +43,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.machine import machine  # noqa: E402
-from bench.server import HOST, Server, busy_cpu_seconds, mp_peer, percentile  # noqa: E402
-from bot.callback_client import WeChatPeer  # noqa: E402
-from bot.clock import TZ  # noqa: E402
-from bot.messages import HOLDING  # noqa: E402
-from bot.protocol import ProtocolError  # noqa: E402
-from handlers.forms import ASK_CONFIRM  # noqa: E402
-from handlers.library_calendar import LibraryCalendar  # noqa: E402
-from handlers.spaces import from_config as spaces_from_config  # noqa: E402
+from bench.machine import machine
+from bench.server import HOST, Server, busy_cpu_seconds, mp_peer, percentile
+from bot.core.clock import TZ
+from bot.dev.callback_client import WeChatPeer
+from bot.wechat.protocol import ProtocolError
+from bot.wechat.words import HOLDING
+from handlers.kit.forms import ASK_CONFIRM
+from handlers.library.calendar import LibraryCalendar
+from handlers.reservations.spaces import from_config as spaces_from_config
 
 CONFIG = ROOT / "config" / "library.example.toml"
 DEADLINE = 5.0  # seconds: WeChat gives up on a reply after 5 (and resends)

@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from bot.callback_client import WeChatPeer
-from bot.protocol import Account
-from bot.values import MP
+from bot.core.values import MP
+from bot.dev.callback_client import WeChatPeer
+from bot.wechat.protocol import Account
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # loopback only, always

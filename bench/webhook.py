@@ -42,9 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.ceiling_app import REPLY as CEILING_REPLY  # noqa: E402
-from bench.machine import machine  # noqa: E402
-from bench.server import (  # noqa: E402
+from bench.ceiling_app import REPLY as CEILING_REPLY
+from bench.machine import machine
+from bench.server import (
     CEILING,
     HOST,
     Server,
@@ -52,9 +52,9 @@ from bench.server import (  # noqa: E402
     mp_peer,
     percentile,
 )
-from bot.callback_client import Callback, WeChatPeer  # noqa: E402
-from bot.messages import HOLDING  # noqa: E402
-from bot.protocol import ProtocolError  # noqa: E402
+from bot.dev.callback_client import Callback, WeChatPeer
+from bot.wechat.protocol import ProtocolError
+from bot.wechat.words import HOLDING
 
 # (text, words one of which the reply must contain): opening hours and a greeting.
 MESSAGES = [("今天几点闭馆", ("闭馆", "开馆")), ("你好", ("你好", "馆伴"))]

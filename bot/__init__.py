@@ -1,7 +1,8 @@
 """Guanban's core: the WeChat/WeCom transport, the router and the app factory.
 
 Importing this package is cheap and has no side effects; Flask and wechatpy are imported
-only by the modules that speak the transport (bot.app, bot.protocol, bot.webhook, ...).
+only by the modules that speak the transport (bot.app, bot.wechat.protocol,
+bot.wechat.webhook, ...).
 """
 
 from __future__ import annotations

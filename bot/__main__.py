@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from bot.settings import INSTANCE_DIR, PROJECT_ROOT, Settings, SettingsError
-from handlers.spaces import TYPES
+from bot.core.settings import INSTANCE_DIR, PROJECT_ROOT, Settings, SettingsError
+from handlers.reservations.spaces import TYPES
 
 log = logging.getLogger("guanban")
 
@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return _demo(args)
         if args.command == "chat":
-            from bot.chat_cli import run_chat
+            from bot.dev.chat_cli import run_chat
 
             settings = Settings.from_env()
             if not (settings.mp_token or settings.work_token):
@@ -105,15 +105,15 @@ def _server_flags(
 
 
 def _init_db(settings: Settings, demo_data: bool = False) -> int:
-    from bot.db import connect, migrate
+    from bot.core.db import connect, migrate
     from bot.schema import all_migrations
     from handlers.registry import CAPABILITIES
 
     applied = migrate(settings.database, all_migrations(CAPABILITIES))
     print(f"database {settings.database}: {len(applied)} migration(s) applied")
     if demo_data:
-        from bot.demo import seed, seed_bookings
-        from bot.services import build_services
+        from bot.core.services import build_services
+        from bot.dev.demo import seed, seed_bookings
 
         db = connect(settings.database)
         print(f"demo data: {seed(db)} reader(s) added")
@@ -134,9 +134,9 @@ def _serve(args: argparse.Namespace) -> int:
 def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
 
-    from bot import staff
-    from bot.clock import system_clock
-    from bot.db import connect
+    from bot.core import staff
+    from bot.core.clock import system_clock
+    from bot.core.db import connect
 
     _init_db(settings)
     if args.password_stdin:
@@ -159,8 +159,8 @@ def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _scheduler(settings: Settings) -> int:
-    from bot.scheduler import run_scheduler
-    from bot.services import build_services
+    from bot.core.services import build_services
+    from bot.outbound.scheduler import run_scheduler
     from handlers.registry import CAPABILITIES
 
     _configure_logging(settings)
@@ -169,10 +169,10 @@ def _scheduler(settings: Settings) -> int:
 
 
 def _menu(settings: Settings, push: bool) -> int:
-    from bot.db import migrate
-    from bot.menu import MenuError, push_menus, show_menus
+    from bot.core.db import migrate
+    from bot.core.services import build_services
+    from bot.outbound.menu import MenuError, push_menus, show_menus
     from bot.schema import all_migrations
-    from bot.services import build_services
     from handlers.registry import CAPABILITIES
 
     _configure_logging(settings)
@@ -190,11 +190,11 @@ def _menu(settings: Settings, push: bool) -> int:
 def _qr(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.db import migrate
-    from bot.qr import QRError, make_codes
-    from bot.qr_sheets import find_cjk_font
+    from bot.core.db import migrate
+    from bot.core.services import build_services
+    from bot.outbound.qr import QRError, make_codes
+    from bot.outbound.qr_sheets import find_cjk_font
     from bot.schema import all_migrations
-    from bot.services import build_services
     from handlers.registry import CAPABILITIES
 
     migrate(settings.database, all_migrations(CAPABILITIES))  # qr_codes, the token store
@@ -235,7 +235,7 @@ def _demo(args: argparse.Namespace) -> int:
     the scheduler agree, and the public demo keys never reach a real WeChat host. The children
     stop when the demo does: SIGINT, SIGTERM or gunicorn exiting.
     """
-    from bot.demo import DEMO_STAFF
+    from bot.dev.demo import DEMO_STAFF
 
     fake_port = args.port + FAKE_PORT_OFFSET
     try:
@@ -327,7 +327,7 @@ def _start_fake(port: int, children: list[subprocess.Popen[str]]) -> None:
     """Start the fake WeChat API server (kept in `children` at once, so that a signal during
     the wait still stops it); returns once it listens, which it says by printing its URL."""
     process = _spawn(
-        [sys.executable, "-m", "bot.fake_wechat", "--host", LOOPBACK, "--port", str(port)],
+        [sys.executable, "-m", "bot.dev.fake_wechat", "--host", LOOPBACK, "--port", str(port)],
         stdout=subprocess.PIPE,
     )
     children.append(process)

@@ -17,17 +17,17 @@ from flask import Flask, Response, jsonify
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from bot import action_server, webhook
 from bot.console import init_console
 from bot.console.api import error_response, is_api_request
-from bot.db import migrate
-from bot.pipeline import Pipeline
-from bot.router import Parser, Router
-from bot.runtime import Runtime
+from bot.core.db import migrate
+from bot.core.services import build_services
+from bot.core.settings import Settings
 from bot.schema import all_migrations
-from bot.services import build_services
-from bot.settings import Settings
-from handlers.base import Capability
+from bot.wechat import action_server, webhook
+from bot.wechat.pipeline import Pipeline
+from bot.wechat.router import Parser, Router
+from bot.wechat.runtime import Runtime
+from handlers.kit.actions import Capability
 
 MAX_BODY = 1024 * 1024  # WeChat's callbacks are a few KiB; anything over 1 MiB is refused
 
@@ -72,7 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(action_server.blueprint)
     exempt = [webhook.blueprint.name, action_server.blueprint.name]
     if settings.demo:
-        from bot import devchat
+        from bot.dev import simulator as devchat
 
         app.register_blueprint(devchat.blueprint)
         exempt.append(devchat.blueprint.name)

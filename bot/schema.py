@@ -6,8 +6,10 @@ from collections.abc import Iterable
 
 from sqlite_utils.migrations import Migrations
 
-from bot import inbox, outbox, qr, staff, stats, tokens, users
-from handlers.base import Capability
+from bot.core import staff, users
+from bot.outbound import outbox, qr, tokens
+from bot.wechat import inbox, stats
+from handlers.kit.actions import Capability
 from intents import dialog_state, unrecognised
 
 CORE_MIGRATIONS: tuple[Migrations, ...] = (

@@ -16,8 +16,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, AllSlotsReset
 from rasa_sdk.executor import CollectingDispatcher
 
-from handlers import tickets
-from handlers.base import Capability, Events, LibraryAction, reader_of
+from handlers.kit.actions import Capability, Events, LibraryAction, reader_of
+from handlers.tickets import store as tickets
 
 # Used when config/library.toml lists none; both answer around the clock, nationwide.
 DEFAULT_HOTLINES = (

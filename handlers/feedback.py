@@ -14,9 +14,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.errors import UserFacingError
-from handlers import tickets
-from handlers.base import Capability, Events, LibraryAction, reader_of
+from bot.core.errors import UserFacingError
+from handlers.kit.actions import Capability, Events, LibraryAction, reader_of
+from handlers.tickets import store as tickets
 
 FORM = "feedback_form"
 SLOT = "feedback_text"

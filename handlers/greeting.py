@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from handlers.base import Capability, Events, LibraryAction
+from handlers.kit.actions import Capability, Events, LibraryAction
 
 WELCOME = "欢迎关注{name}！我是馆伴，图书馆的小助手📚"
 GREETING = "你好呀👋 我是{name}的小助手馆伴，有什么可以帮你的？"

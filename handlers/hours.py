@@ -1,6 +1,6 @@
 """Opening hours: today, a named day, or the week, from the library's own calendar.
 
-The calendar (handlers.library_calendar) knows the weekly schedule, closures, special days
+The calendar (handlers.library.calendar) knows the weekly schedule, closures, special days
 and public holidays; this action only chooses what to say.
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from handlers import hours_text
-from handlers.base import Capability, Events, LibraryAction, as_date, entity_value
+from handlers.kit.actions import Capability, Events, LibraryAction, as_date, entity_value
+from handlers.library import hours_text
 
 WEEK_TITLE = "近7天开放时间："
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from handlers import crisis, feedback, greeting, handoff, hours, reservations
-from handlers.base import Capability
+from handlers import crisis, feedback, greeting, hours
+from handlers.kit.actions import Capability
+from handlers.reservations import chat as reservations
+from handlers.tickets import handoff
 
 CAPABILITIES: tuple[Capability, ...] = (
     crisis.CAPABILITY,

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from bot.clock import TZ, system_clock
-from bot.settings import Settings, SettingsError
+from bot.core.clock import TZ, system_clock
+from bot.core.settings import Settings, SettingsError
 from intents.evaluate import evaluate, format_report
 from intents.nlu import NLU
 
@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _export_labels(settings: Settings) -> int:
-    from bot.db import connect, migrate
+    from bot.core.db import connect, migrate
     from intents import unrecognised
 
     database = Path(settings.database)

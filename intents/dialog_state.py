@@ -15,7 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bot.clock import isoformat
+from bot.core.clock import isoformat
 
 migrations = Migrations("dialog_state")
 

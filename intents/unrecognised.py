@@ -30,8 +30,8 @@ from typing import Any, NamedTuple
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bot.clock import isoformat
-from bot.db import write_transaction
+from bot.core.clock import isoformat
+from bot.core.db import write_transaction
 from intents.catalogue import INTENTS
 from intents.result import ParseResult
 

@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 import requests
 
-from bot.callback_client import WeChatPeer
-from bot.protocol import Account
-from bot.values import MP, WORK
+from bot.core.values import MP, WORK
+from bot.dev.callback_client import WeChatPeer
+from bot.wechat.protocol import Account
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 # The `browser` fixture (real Chromium) for every browser test.
 pytest_plugins = ("tests.browser_support",)
 
@@ -246,7 +246,7 @@ DELIVERY_KEYS = {"mp_secret": "test-mp-secret", "work_secret": "test-work-secret
 @pytest.fixture
 def fake_wechat() -> Iterator[Any]:
     """The project's fake WeChat API server on 127.0.0.1 (a fresh one per test)."""
-    from bot.fake_wechat import FakeWeChat
+    from bot.dev.fake_wechat import FakeWeChat
 
     fake = FakeWeChat()
     fake.start()
@@ -287,12 +287,12 @@ class Console:
         return self.app.extensions["guanban"].services
 
     def add_staff(self, username: str, role: str = "staff", password: str = STAFF_PASSWORD) -> Any:
-        from bot import staff
+        from bot.core import staff
 
         return staff.create(self.services.db(), username, password, role, self.services.now())
 
     def api_token(self, username: str) -> str:
-        from bot import staff
+        from bot.core import staff
 
         account = staff.by_username(self.services.db(), username)
         assert account is not None

@@ -9,11 +9,11 @@ import marshmallow as ma
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_smorest import Blueprint as ApiBlueprint
 
-from bot import staff
 from bot.console import auth
 from bot.console.api import PageArgs, offset, page_of, paginate
 from bot.console.registry import NavItem, Plugin
-from bot.staff import StaffError
+from bot.core import staff
+from bot.core.staff import StaffError
 
 pages = Blueprint("accounts", __name__)
 api = ApiBlueprint("api_accounts", __name__, description="Staff accounts and the audit log (admin)")

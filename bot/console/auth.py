@@ -15,9 +15,9 @@ from typing import Any
 
 from flask import abort, g, redirect, request, session, url_for
 
-from bot import staff
-from bot.runtime import Runtime
-from bot.staff import Staff
+from bot.core import staff
+from bot.core.staff import Staff
+from bot.wechat.runtime import Runtime
 
 
 def runtime() -> Runtime:

@@ -19,11 +19,12 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint as ApiBlueprint
 
-from bot import stats, users
-from bot.clock import TZ, isoformat
 from bot.console import auth, words
 from bot.console.registry import Card, Plugin
-from bot.services import Services
+from bot.core import users
+from bot.core.clock import TZ, isoformat
+from bot.core.services import Services
+from bot.wechat import stats
 from intents.catalogue import label
 
 api = ApiBlueprint("api_dashboard", __name__, description="Figures of the staff dashboard")

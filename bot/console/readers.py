@@ -1,6 +1,6 @@
 """Readers (any staff role may look; staff and admins change roles and bans): pages and API.
 
-A reader is one row of bot.users: a channel (公众号 "mp" or WeCom "work") and an
+A reader is one row of bot.core.users: a channel (公众号 "mp" or WeCom "work") and an
 openid/userid. Their roles here are their roles in chat (reader, staff, admin, counsellor),
 not console accounts. The history shows what they asked of us: tickets, messages the bot did
 not understand, and what we sent them (outbox, with its status) — read-only views of tables
@@ -28,13 +28,13 @@ from flask import (
 from flask_smorest import Blueprint as ApiBlueprint
 from werkzeug.exceptions import UnprocessableEntity
 
-from bot import users
-from bot.channels import WINDOW
-from bot.clock import TZ, isoformat
 from bot.console import auth, words
 from bot.console.api import PageArgs, offset, page_of, paginate
 from bot.console.registry import NavItem, Plugin
-from bot.values import CHANNELS, MP
+from bot.core import users
+from bot.core.clock import TZ, isoformat
+from bot.core.values import CHANNELS, MP
+from bot.outbound.channels import WINDOW
 
 pages = Blueprint("readers", __name__)
 api = ApiBlueprint("api_readers", __name__, description="Readers: search, profile, roles, bans")

@@ -14,8 +14,8 @@ from typing import Any
 
 from flask import Blueprint
 
-from bot.services import Services
-from handlers.base import Capability
+from bot.core.services import Services
+from handlers.kit.actions import Capability
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,9 @@ class Plugin:
 
 def plugins() -> tuple[Plugin, ...]:
     """Every console plugin, in navigation order. A new capability adds one line here."""
-    from bot.console import accounts, dashboard, readers, spaces, tickets, tokens, unrecognised
+    from bot.console import accounts, dashboard, readers, tokens, unrecognised
+    from handlers.reservations import console as spaces
+    from handlers.tickets import console as tickets
 
     return (
         dashboard.PLUGIN,

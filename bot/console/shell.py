@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from bot import staff
 from bot.console import auth
 from bot.console.registry import Card, NavItem, plugins_for
+from bot.core import staff
 
 blueprint = Blueprint("console", __name__, url_prefix="/console", template_folder="../templates")
 

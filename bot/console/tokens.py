@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from bot import staff
 from bot.console import auth
 from bot.console.registry import NavItem, Plugin
+from bot.core import staff
 
 pages = Blueprint("tokens", __name__)
 

@@ -29,8 +29,8 @@ from flask_smorest import Blueprint as ApiBlueprint
 from bot.console import auth
 from bot.console.api import PageArgs, offset, page_of, paginate
 from bot.console.registry import Card, NavItem, Plugin
-from bot.router import hash_user
-from bot.services import Services
+from bot.core.services import Services
+from bot.wechat.router import hash_user
 from intents import unrecognised
 from intents.catalogue import INTENTS, LABELS
 from intents.unrecognised import ALL, IGNORED, LABELLED, NEW, REASONS, STATUSES

@@ -1,0 +1,92 @@
+"""Deduplicate, handle within the deadline, remember the answer.
+
+WeChat waits 5 seconds and then resends the same callback. So: the first process to claim
+a callback handles it; a handler that runs past the budget (default 3.5 s) is answered with
+a holding reply while it goes on in its thread, and its result is queued in the outbox for
+delivery as a customer-service message instead of being lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from functools import partial
+
+from bot.core import users
+from bot.core.errors import BUSY
+from bot.core.services import Services
+from bot.core.values import EmptyReply, Incoming, Reply, TextReply, reply_to_dict
+from bot.outbound import outbox
+from bot.wechat import inbox
+from bot.wechat import words as messages
+from bot.wechat.router import Router, log_ref
+
+log = logging.getLogger("guanban.pipeline")
+
+LATE_REPLY_KIND = "late_reply"
+
+
+class Pipeline:
+    def __init__(self, services: Services, router: Router) -> None:
+        self.services = services
+        self.router = router
+        self.budget = services.settings.reply_budget
+        self.pool = ThreadPoolExecutor(
+            max_workers=services.settings.handler_threads, thread_name_prefix="handler"
+        )
+
+    def answer(self, incoming: Incoming) -> Reply:
+        db = self.services.db()
+        if not inbox.claim(db, incoming, self.services.now()):
+            # A resend (or the same callback on two workers at once): never handled twice.
+            return inbox.stored_reply(db, incoming) or EmptyReply()
+        future = self.pool.submit(self._handle, incoming)
+        try:
+            reply = future.result(timeout=self.budget)
+        except FutureTimeout:
+            holding = TextReply(messages.HOLDING)
+            inbox.record_reply(db, incoming, holding, "held")
+            future.add_done_callback(partial(self._deliver_late, incoming))
+            return holding
+        inbox.record_reply(db, incoming, reply, "answered")
+        return reply
+
+    def _handle(self, incoming: Incoming) -> Reply:
+        try:
+            users.touch(self.services.db(), incoming, self.services.now())
+        except Exception:
+            # The reader still deserves an answer if only the bookkeeping failed.
+            log.exception("could not record reader %s", self._who(incoming))
+        return self.router.handle(incoming)
+
+    def _deliver_late(self, incoming: Incoming, future: Future[Reply]) -> None:
+        """Runs in the handler thread once a held handler finishes: queue its reply."""
+        try:
+            reply = future.result()
+        except Exception:  # the router never raises, but a lost reply must not be silent
+            log.exception("late handler failed for %s", self._who(incoming))
+            reply = TextReply(BUSY)
+        db = self.services.db()
+        try:
+            if not isinstance(reply, EmptyReply):
+                outbox.enqueue(
+                    db,
+                    channel=incoming.channel,
+                    recipient=incoming.user_id,
+                    kind=LATE_REPLY_KIND,
+                    payload=reply_to_dict(reply),
+                    idempotency_key=f"late:{incoming.dedup_key}",
+                    now=self.services.now(),
+                    priority=outbox.PRIORITY_REPLY,
+                )
+            inbox.mark(db, incoming, "late")
+        except Exception:
+            # The inbound row stays 'held': the one trace of an answer that was never queued.
+            log.exception("could not queue the late reply for %s", self._who(incoming))
+
+    def _who(self, incoming: Incoming) -> str:
+        return log_ref(self.router.log_secret, incoming)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True)

@@ -1,0 +1,1 @@
+"""What every capability builds on: the Action base, Capability and the form engine."""

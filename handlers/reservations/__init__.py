@@ -1,0 +1,1 @@
+"""Space reservations: exam-prep seats, discussion rooms, the 3D cinema, research rooms."""

@@ -1,0 +1,572 @@
+"""/api/v1/spaces: space reservations for scripts — occupancy, bookings, closures, violations,
+statistics and a CSV export. The same calls as the console's pages (handlers.reservations.console),
+the same error shape and pagination as the rest of the API.
+
+Any staff role may read; staff and admins may cancel, close, lift and waive.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import marshmallow as ma
+from flask import Response, abort, stream_with_context
+from flask_smorest import Blueprint as ApiBlueprint
+
+from bot.console import auth
+from bot.console.api import PageArgs, offset, page_of, paginate
+from bot.core.clock import TZ, isoformat
+from handlers.reservations import console_actions as actions
+from handlers.reservations import reports as space_reports
+from handlers.reservations import staff as space_staff
+from handlers.reservations.console_actions import Refused
+from handlers.reservations.reports import STATUS_FILTERS, VIOLATION_FILTERS
+from handlers.reservations.spaces import TYPES
+
+api = ApiBlueprint(
+    "api_spaces",
+    __name__,
+    description="Space reservations: occupancy, bookings, closures, violations, statistics",
+)
+
+EDITORS = ("staff",)  # and admin, always; counsellors may look but not change
+STATS_DAYS = 7  # the default period: the last week, today included
+MAX_STATS_DAYS = 366
+
+
+# -- what a booking, a closure, a violation look like ---------------------------------------------
+
+
+def booking_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A booking as staff see it, its reader included."""
+    spaces = actions.services().spaces
+    space = spaces.get(row["space_id"])
+    return {
+        "id": row["id"],
+        "ref": row["ref"],
+        "space_id": row["space_id"],
+        "space_name": space.name if space else row["space_id"],
+        "space_type": row["space_type"],
+        "zone": space.zone if space else None,
+        "day": row["day"],
+        "start": row["start"],
+        "end": row["end"],
+        "party_size": row["party_size"],
+        "companions": row["companions"],
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "checked_in_at": row["checked_in_at"],
+        "away_since": row["away_since"],
+        "ended_at": row["ended_at"],
+        "cancel_reason": row["cancel_reason"],
+        "cancelled_by": row["cancelled_by"],
+        "reader": {
+            "channel": row["channel"],
+            "user_id": row["user_id"],
+            "name": row.get("name"),
+            "student_no": row.get("student_no"),
+        },
+    }
+
+
+def closure_json(row: dict[str, Any]) -> dict[str, Any]:
+    services = actions.services()
+    space = services.spaces.get(row["space_id"])
+    now = isoformat(services.now())
+    return {
+        **{k: row[k] for k in ("id", "space_id", "starts_at", "ends_at", "reason")},
+        **{k: row[k] for k in ("created_by", "created_at", "lifted_at", "lifted_by")},
+        "space_name": space.name if space else row["space_id"],
+        "in_force": row["lifted_at"] is None and row["starts_at"] <= now < row["ends_at"],
+    }
+
+
+def violation_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **{k: row[k] for k in ("id", "kind", "at", "waived_at", "waived_by", "waive_reason")},
+        "booking_ref": row["booking_ref"],
+        "space_id": row["space_id"],
+        "day": row["day"],
+        "start": row["start"],
+        "end": row["end"],
+        "reader": {
+            "channel": row["channel"],
+            "user_id": row["user_id"],
+            "name": row.get("name"),
+            "student_no": row.get("student_no"),
+        },
+    }
+
+
+# -- schemas --------------------------------------------------------------------------------------
+
+
+class SpaceReaderSchema(ma.Schema):
+    channel = ma.fields.String(metadata={"description": "mp (公众号) or work (WeCom)"})
+    user_id = ma.fields.String(metadata={"description": "openid / userid"})
+    name = ma.fields.String(allow_none=True)
+    student_no = ma.fields.String(allow_none=True)
+
+
+class BookingSchema(ma.Schema):
+    id = ma.fields.Integer()
+    ref = ma.fields.String(metadata={"description": "YY…"})
+    space_id = ma.fields.String()
+    space_name = ma.fields.String()
+    space_type = ma.fields.String(metadata={"description": " / ".join(TYPES)})
+    zone = ma.fields.String(allow_none=True)
+    day = ma.fields.String(metadata={"description": "YYYY-MM-DD, Asia/Shanghai"})
+    start = ma.fields.String(metadata={"description": "HH:MM"})
+    end = ma.fields.String(metadata={"description": "HH:MM"})
+    party_size = ma.fields.Integer()
+    companions = ma.fields.List(ma.fields.String(), metadata={"description": "student numbers"})
+    status = ma.fields.String(metadata={"description": " / ".join(space_reports.STATUSES)})
+    created_at = ma.fields.String()
+    checked_in_at = ma.fields.String(allow_none=True)
+    away_since = ma.fields.String(allow_none=True)
+    ended_at = ma.fields.String(allow_none=True)
+    cancel_reason = ma.fields.String(allow_none=True)
+    cancelled_by = ma.fields.String(allow_none=True, metadata={"description": "reader / staff:…"})
+    reader = ma.fields.Nested(SpaceReaderSchema)
+
+
+class OccupancyBookingSchema(ma.Schema):
+    ref = ma.fields.String()
+    status = ma.fields.String()
+    start = ma.fields.String()
+    end = ma.fields.String()
+    party_size = ma.fields.Integer()
+    soon = ma.fields.Boolean(metadata={"description": "its check-in window is open"})
+    reader = ma.fields.Nested(SpaceReaderSchema)
+
+
+class OccupancyClosureSchema(ma.Schema):
+    id = ma.fields.Integer()
+    reason = ma.fields.String()
+    ends_at = ma.fields.String()
+
+
+class OccupancySpaceSchema(ma.Schema):
+    id = ma.fields.String()
+    type = ma.fields.String()
+    name = ma.fields.String()
+    capacity = ma.fields.Integer()
+    state = ma.fields.String(metadata={"description": " / ".join(space_reports.STATES)})
+    bookings_today = ma.fields.Integer(metadata={"description": "not cancelled"})
+    booking = ma.fields.Nested(
+        OccupancyBookingSchema,
+        allow_none=True,
+        metadata={"description": "the booking in use, or the next one today"},
+    )
+    closure = ma.fields.Nested(OccupancyClosureSchema, allow_none=True)
+
+
+class OccupancyTotalsSchema(ma.Schema):
+    spaces = ma.fields.Integer()
+    free = ma.fields.Integer()
+    booked = ma.fields.Integer()
+    in_use = ma.fields.Integer()
+    away = ma.fields.Integer()
+    closed = ma.fields.Integer()
+    bookings_today = ma.fields.Integer()
+
+
+class OccupancyZoneSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    floor = ma.fields.Integer()
+    totals = ma.fields.Nested(OccupancyTotalsSchema)
+    spaces = ma.fields.List(ma.fields.Nested(OccupancySpaceSchema))
+
+
+class OccupancySchema(ma.Schema):
+    as_of = ma.fields.String()
+    zones = ma.fields.List(ma.fields.Nested(OccupancyZoneSchema))
+
+
+class OccupancyArgs(ma.Schema):
+    zone = ma.fields.String(load_default="", metadata={"description": "one zone's id; empty: all"})
+
+
+class BookingFilterArgs(ma.Schema):
+    q = ma.fields.String(
+        load_default="",
+        validate=ma.validate.Length(max=100),
+        metadata={
+            "description": "a reference, a space id, the start of a reader's id or student "
+            "number, or part of a name"
+        },
+    )
+    day_from = ma.fields.Date(metadata={"description": "YYYY-MM-DD, included"})
+    day_to = ma.fields.Date(metadata={"description": "YYYY-MM-DD, included"})
+    status = ma.fields.String(
+        load_default="",
+        validate=ma.validate.OneOf(STATUS_FILTERS),
+        metadata={"description": "one status, or active (booked, checked_in, away); empty: all"},
+    )
+    type = ma.fields.String(load_default="", validate=ma.validate.OneOf(("", *TYPES)))
+    space = ma.fields.String(load_default="", metadata={"description": "one space's id"})
+
+    @ma.validates_schema
+    def days_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("day_from") and data.get("day_to") and data["day_to"] < data["day_from"]:
+            raise ma.ValidationError("day_to is before day_from", "day_to")
+
+
+class BookingListArgs(BookingFilterArgs, PageArgs):
+    pass
+
+
+class ReasonArgs(ma.Schema):
+    reason = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=actions.MAX_REASON),
+        metadata={"description": "told to the reader"},
+    )
+
+
+class WaiveArgs(ma.Schema):
+    reason = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=actions.MAX_REASON),
+        metadata={"description": "why it is waived (kept with the violation)"},
+    )
+
+
+class ClosureSchema(ma.Schema):
+    id = ma.fields.Integer()
+    space_id = ma.fields.String()
+    space_name = ma.fields.String()
+    starts_at = ma.fields.String(metadata={"description": "ISO 8601, Asia/Shanghai"})
+    ends_at = ma.fields.String()
+    reason = ma.fields.String()
+    created_by = ma.fields.String()
+    created_at = ma.fields.String()
+    lifted_at = ma.fields.String(allow_none=True)
+    lifted_by = ma.fields.String(allow_none=True)
+    in_force = ma.fields.Boolean(metadata={"description": "closed right now"})
+
+
+class ClosureListArgs(PageArgs):
+    all = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "also lifted and past ones; default: in force or planned"},
+    )
+
+
+class ClosureArgs(ma.Schema):
+    space_id = ma.fields.String(required=True)
+    starts_at = ma.fields.AwareDateTime(
+        required=True,
+        default_timezone=TZ,
+        metadata={"description": "ISO 8601; without an offset, Asia/Shanghai"},
+    )
+    ends_at = ma.fields.AwareDateTime(required=True, default_timezone=TZ)
+    reason = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=actions.MAX_REASON),
+        metadata={"description": "told to the readers whose bookings it cancels"},
+    )
+
+
+class ClosureResultSchema(ma.Schema):
+    closure = ma.fields.Nested(ClosureSchema)
+    affected = ma.fields.List(
+        ma.fields.Nested(BookingSchema),
+        metadata={"description": "the bookings it cancelled or ended early; each reader told"},
+    )
+    readers = ma.fields.Integer(metadata={"description": "how many readers were notified"})
+
+
+class ViolationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"description": "no_show or overstay"})
+    at = ma.fields.String()
+    waived_at = ma.fields.String(allow_none=True)
+    waived_by = ma.fields.String(allow_none=True)
+    waive_reason = ma.fields.String(allow_none=True)
+    booking_ref = ma.fields.String(allow_none=True)
+    space_id = ma.fields.String(allow_none=True)
+    day = ma.fields.String(allow_none=True)
+    start = ma.fields.String(allow_none=True)
+    end = ma.fields.String(allow_none=True)
+    reader = ma.fields.Nested(SpaceReaderSchema)
+
+
+class ViolationListArgs(PageArgs):
+    state = ma.fields.String(load_default="open", validate=ma.validate.OneOf(VIOLATION_FILTERS))
+    q = ma.fields.String(load_default="", validate=ma.validate.Length(max=100))
+
+
+class StatsArgs(ma.Schema):
+    day_from = ma.fields.Date(metadata={"description": f"default: {STATS_DAYS - 1} days ago"})
+    day_to = ma.fields.Date(metadata={"description": "default: today"})
+    type = ma.fields.String(load_default="", validate=ma.validate.OneOf(("", *TYPES)))
+
+    @ma.validates_schema
+    def days_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        first, last = data.get("day_from"), data.get("day_to")
+        if first and last and last < first:
+            raise ma.ValidationError("day_to is before day_from", "day_to")
+        if first and last and (last - first).days >= MAX_STATS_DAYS:
+            raise ma.ValidationError(f"at most {MAX_STATS_DAYS} days", "day_from")
+
+
+class StatsSpaceSchema(ma.Schema):
+    id = ma.fields.String()
+    type = ma.fields.String()
+    name = ma.fields.String()
+    zone = ma.fields.String()
+    bookings = ma.fields.Integer()
+    booked_minutes = ma.fields.Integer()
+    used_minutes = ma.fields.Integer()
+    no_shows = ma.fields.Integer()
+    open_minutes = ma.fields.Integer(allow_none=True)
+    booked_share = ma.fields.Float(allow_none=True)
+    used_share = ma.fields.Float(allow_none=True)
+
+
+class StatsZoneSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    spaces = ma.fields.Integer()
+    bookings = ma.fields.Integer()
+    booked_minutes = ma.fields.Integer()
+    used_minutes = ma.fields.Integer()
+    no_shows = ma.fields.Integer()
+    booked_share = ma.fields.Float(allow_none=True)
+    used_share = ma.fields.Float(allow_none=True)
+
+
+class StatsHourSchema(ma.Schema):
+    hour = ma.fields.Integer()
+    booked = ma.fields.Float(metadata={"description": "spaces booked in that hour, per day"})
+    used = ma.fields.Float(metadata={"description": "spaces in use in that hour, per day"})
+
+
+class StatsNoShowSchema(ma.Schema):
+    due = ma.fields.Integer(metadata={"description": "bookings that reached their check-in"})
+    no_shows = ma.fields.Integer()
+    rate = ma.fields.Float(allow_none=True)
+
+
+class StatsSchema(ma.Schema):
+    first_day = ma.fields.String()
+    last_day = ma.fields.String()
+    days = ma.fields.Integer(metadata={"description": "open days in the period"})
+    space_type = ma.fields.String()
+    spaces = ma.fields.List(ma.fields.Nested(StatsSpaceSchema))
+    zones = ma.fields.List(ma.fields.Nested(StatsZoneSchema))
+    hours = ma.fields.List(ma.fields.Nested(StatsHourSchema))
+    no_show = ma.fields.Nested(StatsNoShowSchema)
+
+
+BookingPage = page_of(BookingSchema, "BookingPage")
+ClosurePage = page_of(ClosureSchema, "ClosurePage")
+ViolationPage = page_of(ViolationSchema, "ViolationPage")
+
+
+# -- shared with the pages ------------------------------------------------------------------------
+
+
+def search_filters(args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "query": args.get("q", ""),
+        "day_from": args.get("day_from"),
+        "day_to": args.get("day_to"),
+        "status": args.get("status", ""),
+        "space_id": args.get("space", ""),
+        "space_type": args.get("type", ""),
+    }
+
+
+def stats(first: date | None, last: date | None, space_type: str) -> dict[str, Any]:
+    services = actions.services()
+    now = services.now()
+    last = last or now.astimezone(TZ).date()
+    first = first or last - timedelta(days=STATS_DAYS - 1)
+    return space_reports.utilisation(
+        services.db(),
+        services.spaces,
+        first,
+        last,
+        space_type=space_type,
+        calendar=services.calendar,
+        now=now,
+    )
+
+
+def csv_response(filters: dict[str, Any]) -> Response:
+    """Every booking the filters find, streamed as CSV (UTF-8 with a BOM, for Excel)."""
+    services = actions.services()
+    chunks = space_reports.search_csv(services.db(), services.spaces, **filters)
+    name = f"空间预约-{services.now().astimezone(TZ):%Y%m%d-%H%M}.csv"
+    return Response(
+        stream_with_context(chunks),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": (
+                f"attachment; filename=\"bookings.csv\"; filename*=UTF-8''{quote(name)}"
+            )
+        },
+    )
+
+
+def closure_result(result: dict[str, Any]) -> dict[str, Any]:
+    """A closure and the bookings it hit, as they are now (cancelled, or ended early)."""
+    db = actions.services().db()
+    affected = result["affected"]
+    rows = [space_reports.booking(db, b["ref"]) for b in affected]
+    return {
+        "closure": closure_json(result["closure"]),
+        "affected": [booking_json(row) for row in rows if row is not None],
+        "readers": len({(b["channel"], b["user_id"]) for b in affected}),
+    }
+
+
+# -- endpoints (the token is checked before any argument is read: no token, 401) ------------------
+
+
+@api.get("/occupancy")
+@auth.api_access()
+@api.arguments(OccupancyArgs, location="query")
+@api.response(200, OccupancySchema)
+def api_occupancy(args: dict[str, Any]) -> dict[str, Any]:
+    """Every space's state now (free, booked, in_use, away, closed), zone by zone, with who
+    holds it and how many bookings it has today."""
+    services = actions.services()
+    zones = space_reports.occupancy(services.db(), services.spaces, services.now())
+    if args["zone"]:
+        zones = [z for z in zones if z["id"] == args["zone"]]
+        if not zones:
+            abort(404, description="no such zone")
+    return {"as_of": isoformat(services.now()), "zones": zones}
+
+
+@api.get("/bookings")
+@auth.api_access()
+@api.arguments(BookingListArgs, location="query")
+@api.response(200, BookingPage)
+def api_bookings(args: dict[str, Any]) -> dict[str, Any]:
+    """Bookings matching the filters, latest day first, by start within a day."""
+    limit, skip = offset(args)
+    rows, total = space_reports.search(
+        actions.services().db(), **search_filters(args), limit=limit, skip=skip
+    )
+    return paginate([booking_json(row) for row in rows], total, args)
+
+
+@api.get("/bookings.csv")
+@auth.api_access()
+@api.arguments(BookingFilterArgs, location="query")
+@api.response(
+    200,
+    {"type": "string"},
+    content_type="text/csv",
+    description="UTF-8 with a BOM; Chinese column names (for Excel); every matching booking",
+)
+def api_bookings_csv(args: dict[str, Any]) -> Response:
+    """The bookings the filters find, all of them, as a CSV file."""
+    return csv_response(search_filters(args))
+
+
+@api.get("/bookings/<ref>")
+@auth.api_access()
+@api.response(200, BookingSchema)
+def api_booking(ref: str) -> dict[str, Any]:
+    """One booking by its reference."""
+    try:
+        return booking_json(actions.load_booking(ref))
+    except Refused as error:
+        error.for_api()
+
+
+@api.post("/bookings/<ref>/cancel")
+@auth.api_access(*EDITORS)
+@api.arguments(ReasonArgs)
+@api.response(200, BookingSchema)
+def api_cancel(args: dict[str, Any], ref: str) -> dict[str, Any]:
+    """Cancel a booking not yet begun; the reader is told the reason (staff and admin)."""
+    try:
+        return booking_json(actions.cancel_booking(ref, args["reason"]))
+    except Refused as error:
+        error.for_api()
+
+
+@api.get("/closures")
+@auth.api_access()
+@api.arguments(ClosureListArgs, location="query")
+@api.response(200, ClosurePage)
+def api_closures(args: dict[str, Any]) -> dict[str, Any]:
+    """Closures in force or planned, latest start first (`all`: lifted and past ones too)."""
+    services = actions.services()
+    rows = space_staff.closures(services.db(), services.now(), active_only=not args["all"])
+    limit, skip = offset(args)
+    return paginate([closure_json(r) for r in rows[skip : skip + limit]], len(rows), args)
+
+
+@api.post("/closures")
+@auth.api_access(*EDITORS)
+@api.arguments(ClosureArgs)
+@api.response(201, ClosureResultSchema)
+def api_close(args: dict[str, Any]) -> dict[str, Any]:
+    """Close a space for a period (staff and admin): the bookings it hits are cancelled (or
+    end, if in use) and their readers are told, with alternatives."""
+    try:
+        result = actions.close_space(
+            args["space_id"], args["starts_at"], args["ends_at"], args["reason"]
+        )
+    except Refused as error:
+        error.for_api()
+    return closure_result(result)
+
+
+@api.delete("/closures/<int:closure_id>")
+@auth.api_access(*EDITORS)
+@api.response(200, ClosureSchema)
+def api_lift(closure_id: int) -> dict[str, Any]:
+    """Lift a closure now (staff and admin); 409 when it was lifted already or is over."""
+    try:
+        return closure_json(actions.lift_closure(closure_id))
+    except Refused as error:
+        error.for_api()
+
+
+@api.get("/violations")
+@auth.api_access()
+@api.arguments(ViolationListArgs, location="query")
+@api.response(200, ViolationPage)
+def api_violations(args: dict[str, Any]) -> dict[str, Any]:
+    """Violations (no-shows, overstayed 暂离), newest first: open, waived or all."""
+    limit, skip = offset(args)
+    rows, total = space_reports.violations(
+        actions.services().db(), state=args["state"], query=args["q"], limit=limit, skip=skip
+    )
+    return paginate([violation_json(r) for r in rows], total, args)
+
+
+@api.post("/violations/<int:violation_id>/waive")
+@auth.api_access(*EDITORS)
+@api.arguments(WaiveArgs)
+@api.response(200, ViolationSchema)
+def api_waive(args: dict[str, Any], violation_id: int) -> dict[str, Any]:
+    """Waive a violation with a reason (staff and admin): it no longer counts."""
+    try:
+        return violation_json(actions.waive_violation(violation_id, args["reason"]))
+    except Refused as error:
+        error.for_api()
+
+
+@api.get("/stats")
+@auth.api_access()
+@api.arguments(StatsArgs, location="query")
+@api.response(200, StatsSchema)
+def api_stats(args: dict[str, Any]) -> dict[str, Any]:
+    """Utilisation per space, zone and hour of day, and the no-show rate, over a period
+    (default: the last 7 days); shares are of the library's opening hours."""
+    first, last = args.get("day_from"), args.get("day_to")
+    if first and not last:
+        last = first + timedelta(days=STATS_DAYS - 1)
+    return stats(first, last, args["type"])
