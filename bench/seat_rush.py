@@ -22,7 +22,6 @@ import heapq
 import http.client
 import itertools
 import json
-import os
 import random
 import re
 import signal
@@ -45,7 +44,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine
-from bench.server import HOST, Server, mp_peer, percentile
+from bench.server import HOST, Server, busy_cpu_seconds, mp_peer, percentile
 from bot.core.clock import TZ
 from bot.dev.callback_client import WeChatPeer
 from bot.wechat.protocol import ProtocolError
@@ -401,12 +400,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not (1 <= args.readers <= 20_000 and 1 <= args.clients <= 256 and args.workers <= 16):
         parser.error("--readers 1–20000, --clients 1–256, --workers at most 16")
     return args
-
-
-def busy_cpu_seconds() -> float:
-    """CPU time every process on the machine has used (user, nice, system, irq, softirq)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _interrupt(signum: int, frame: object) -> None:

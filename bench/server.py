@@ -1,7 +1,8 @@
 """The production server under benchmark, shared by the scripts that call its webhook.
 
 `Server` runs `python -m bot serve` (gunicorn, gthread) on 127.0.0.1 with test keys, a fresh
-database and its own log; `mp_peer()` plays the WeChat server for those keys.
+database and its own log — or, with `command=CEILING`, bench/ceiling_app.py under the same
+gunicorn settings; `mp_peer()` plays the WeChat server for those keys.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ KEYS = {
     "LIBBOT_MP_APPID": "wx1234567890abcdef",
     "LIBBOT_MP_AES_KEY": "dGVzdC1tcC1hZXMta2V5LTMyLWJ5dGVzLWxvbmctISE",
 }
+# What Server runs (after the interpreter, before --host …): the real server, or the ceiling.
+SERVE = ("-m", "bot", "serve")
+CEILING = ("-m", "bench.ceiling_app")
 
 
 def mp_peer() -> WeChatPeer:
@@ -45,7 +49,11 @@ def percentile(sorted_values: list[float], pct: float) -> float:
 
 
 class Server:
-    """`python -m bot serve` in a subprocess, with its own temporary database and log."""
+    """`python -m bot serve` in a subprocess, with its own temporary database and log.
+
+    `command` may name another server taking the same flags (CEILING); `name` keeps the logs
+    and databases of servers running side by side apart.
+    """
 
     def __init__(
         self,
@@ -54,14 +62,17 @@ class Server:
         workdir: Path,
         log_dir: Path | None = None,
         extra_env: dict[str, str] | None = None,
+        command: tuple[str, ...] = SERVE,
+        name: str = "serve",
     ) -> None:
         self.workers = workers
         self.threads = threads
+        self.name = name
         self.port = free_port()
         if log_dir:
             log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = (log_dir or workdir) / f"serve-w{workers}.log"
-        self.db_path = workdir / f"bench-w{workers}.sqlite3"
+        self.log_path = (log_dir or workdir) / f"{name}-w{workers}.log"
+        self.db_path = workdir / f"bench-{name}-w{workers}.sqlite3"
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIBBOT_")}
         env.update(KEYS)
         env.update(
@@ -74,9 +85,7 @@ class Server:
         self.process = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "bot",
-                "serve",
+                *command,
                 "--host",
                 HOST,
                 "--port",
@@ -134,6 +143,25 @@ class Server:
             total += int(rest[11]) + int(rest[12])  # utime, stime
         return total / ticks
 
+    def context_switches(self) -> int:
+        """Voluntary + involuntary context switches of every thread of the master and its
+        live workers: each hand-off between threads (the GIL, a queue, a lock) adds some."""
+        total = 0
+        for pid in [self.process.pid, *self.worker_pids()]:
+            try:
+                tasks = list(Path(f"/proc/{pid}/task").iterdir())
+            except OSError:
+                continue
+            for task in tasks:
+                try:
+                    status = (task / "status").read_text()
+                except OSError:  # a thread that ended meanwhile
+                    continue
+                for line in status.splitlines():
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        total += int(line.split()[1])
+        return total
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()  # gunicorn: graceful shutdown
@@ -162,6 +190,12 @@ class Server:
         if extra > 0:
             others.append(f"{extra} worker(s) booted after the first {self.workers}")
         return others
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time every process on the machine has used (user, nice, system, irq, softirq)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:

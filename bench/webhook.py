@@ -10,6 +10,13 @@ is kept light (http.client, bodies built beforehand) and its CPU time is reporte
 
     .venv/bin/python bench/webhook.py --workers 2,4 --requests 2000 --levels 1,4,16,32
 
+With --ceiling the same client also drives bench/ceiling_app.py — a Flask app doing only the
+protocol work (signatures, decryption, XML, an encrypted fixed reply) — under the same
+gunicorn settings, both servers up side by side and measured in alternating rounds, and
+prints real/ceiling ratios of throughput and of server CPU per message:
+
+    .venv/bin/python bench/webhook.py --ceiling --workers 2 --requests 4000 --levels 1,4,16
+
 Results are recorded in bench/README.md.
 """
 
@@ -20,6 +27,7 @@ import contextlib
 import http.client
 import itertools
 import json
+import math
 import signal
 import sys
 import tempfile
@@ -34,8 +42,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.ceiling_app import REPLY as CEILING_REPLY
 from bench.machine import machine
-from bench.server import HOST, Server, mp_peer, percentile
+from bench.server import (
+    CEILING,
+    HOST,
+    Server,
+    busy_cpu_seconds,
+    mp_peer,
+    percentile,
+)
 from bot.dev.callback_client import Callback, WeChatPeer
 from bot.wechat.protocol import ProtocolError
 from bot.wechat.words import HOLDING
@@ -45,6 +61,7 @@ MESSAGES = [("今天几点闭馆", ("闭馆", "开馆")), ("你好", ("你好", 
 READERS = 200  # distinct openids the callbacks come from
 MAX_REQUESTS_PER_LEVEL = 20_000
 MAX_CONCURRENCY = 128
+MAX_ROUNDS = 100
 REQUEST_TIMEOUT = 10.0  # seconds; WeChat itself gives up after 5
 
 
@@ -70,7 +87,38 @@ class LevelResult:
     held_replies: int = 0
     client_cpu_s: float = 0.0
     server_cpu_s: float = 0.0
+    server_switches: int = 0  # context switches of the server's threads (see Server)
     stopped_early: bool = False
+
+    @property
+    def server_ms_per_request(self) -> float:
+        return self.server_cpu_s * 1000 / max(self.sent, 1)
+
+    @property
+    def switches_per_request(self) -> float:
+        return self.server_switches / max(self.sent, 1)
+
+
+@dataclass
+class Comparison:
+    """One (workers, level) of --ceiling: the real server and the ceiling, measured in the
+    same alternating rounds; ratios are real / ceiling."""
+
+    workers: int
+    threads: int
+    concurrency: int
+    rounds: int
+    real: LevelResult
+    ceiling: LevelResult
+    throughput_ratio: float = 0.0  # real req/s ÷ ceiling req/s: 1.0 would be the ceiling
+    cpu_ratio: float = 0.0  # real server CPU per message ÷ the ceiling's
+    p50_ratio: float = 0.0
+    p99_ratio: float = 0.0
+    # The same two ratios for each pair of rounds (one real, one ceiling, back to back):
+    # their spread says how much the machine's other load moved the figures.
+    round_throughput_ratios: list[float] = field(default_factory=list)
+    round_cpu_ratios: list[float] = field(default_factory=list)
+    other_cpu_s: float = 0.0  # CPU used by every other process on the machine meanwhile
 
 
 # -- the client --------------------------------------------------------------------------------
@@ -92,7 +140,21 @@ def run_level(
     concurrency: int,
     n: int,
     deadline: float,
+    fixed_reply: str | None = None,
 ) -> LevelResult:
+    return _run_level(server, peer, concurrency, n, deadline, fixed_reply)[0]
+
+
+def _run_level(
+    server: Server,
+    peer: WeChatPeer,
+    concurrency: int,
+    n: int,
+    deadline: float,
+    fixed_reply: str | None = None,
+) -> tuple[LevelResult, list[float]]:
+    """The level's result, and its latencies in ms (sorted) for pooling rounds. A reply is
+    right when it says `fixed_reply`, if given (the ceiling), else the real answer."""
     result = LevelResult(server.workers, server.threads, concurrency, n)
     # Signed now, so their timestamps are fresh (the server allows 300 s of skew).
     prepared = [
@@ -154,6 +216,7 @@ def run_level(
     for thread in pool:
         thread.start()
     cpu_server_before = server.cpu_seconds()
+    switches_before = server.context_switches()
     cpu_client_before = time.process_time()
     started = time.perf_counter()
     try:
@@ -168,6 +231,7 @@ def run_level(
     result.seconds = time.perf_counter() - started
     result.client_cpu_s = round(time.process_time() - cpu_client_before, 3)
     result.server_cpu_s = round(server.cpu_seconds() - cpu_server_before, 3)
+    result.server_switches = server.context_switches() - switches_before
     done = [i for i in range(n) if statuses[i] or latencies[i]]
     result.sent = len(done)
     result.stopped_early = result.sent < n
@@ -195,39 +259,135 @@ def run_level(
             result.bad_replies += 1
             continue
         content = fields.get("Content", "")
-        if content == HOLDING:  # the handler ran past the reply budget
+        if fixed_reply is not None:
+            right = fields.get("MsgType") == "text" and content == fixed_reply
+            result.verified += right
+            result.bad_replies += not right
+        elif content == HOLDING:  # the handler ran past the reply budget
             result.held_replies += 1
         elif fields.get("MsgType") == "text" and any(word in content for word in expected):
             result.verified += 1
         else:
             result.bad_replies += 1
-    return result
+    return result, timed
 
 
-def warm_up(server: Server, peer: WeChatPeer, n: int) -> None:
+def warm_up(server: Server, peer: WeChatPeer, n: int, fixed_reply: str | None = None) -> None:
     """A few requests over several connections, so each worker has imported and connected."""
     if n <= 0:
         return
     concurrency = max(1, min(n, server.workers * server.threads))
-    run_level(server, peer, concurrency, n, time.perf_counter() + 60)
+    run_level(server, peer, concurrency, n, time.perf_counter() + 60, fixed_reply)
+
+
+# -- the ceiling, side by side -----------------------------------------------------------------
+
+
+def pooled(rounds: list[tuple[LevelResult, list[float]]], n: int) -> LevelResult:
+    """The rounds of one server as one result: counts and times summed, latencies pooled."""
+    first = rounds[0][0]
+    total = LevelResult(first.workers, first.threads, first.concurrency, n)
+    statuses: Counter[str] = Counter()
+    samples: set[str] = set()
+    for r, _ in rounds:
+        total.sent += r.sent
+        total.seconds += r.seconds
+        statuses.update(r.statuses)
+        samples.update(r.error_samples)
+        total.errors += r.errors
+        total.reconnects += r.reconnects
+        total.verified += r.verified
+        total.bad_replies += r.bad_replies
+        total.held_replies += r.held_replies
+        total.client_cpu_s += r.client_cpu_s
+        total.server_cpu_s += r.server_cpu_s
+        total.server_switches += r.server_switches
+        total.stopped_early |= r.stopped_early
+    total.statuses = dict(sorted(statuses.items()))
+    total.error_samples = sorted(samples)[:5]
+    total.client_cpu_s = round(total.client_cpu_s, 3)
+    total.server_cpu_s = round(total.server_cpu_s, 3)
+    total.rps = round(total.sent / total.seconds, 1) if total.seconds else 0.0
+    total.seconds = round(total.seconds, 3)
+    timed = sorted(ms for _, latencies in rounds for ms in latencies)
+    if timed:
+        total.p50_ms = round(percentile(timed, 50), 2)
+        total.p90_ms = round(percentile(timed, 90), 2)
+        total.p99_ms = round(percentile(timed, 99), 2)
+        total.max_ms = round(timed[-1], 2)
+    return total
+
+
+def _ratio(a: float, b: float) -> float:
+    return round(a / b, 3) if b else 0.0
+
+
+def compare_level(
+    real: Server,
+    ceiling: Server,
+    peer: WeChatPeer,
+    concurrency: int,
+    n: int,
+    rounds: int,
+    deadline: float,
+) -> Comparison:
+    """`n` requests to each server at `concurrency`, in `rounds` slices that alternate
+    real, ceiling, ceiling, real, real, … (each pair's order swapped, so that a slow drift of
+    the machine's load favours neither side). The deadline is checked between pairs: a pair
+    once started is finished, so that both sides of every pair send the same requests."""
+    sizes = [n // rounds + (1 if i < n % rounds else 0) for i in range(rounds)]
+    done: tuple[list[tuple[LevelResult, list[float]]], ...] = ([], [])  # real's, ceiling's
+    # Everything this benchmark runs — both servers, idle or not, and this process with its
+    # untimed building and checking — against what the whole machine used meanwhile.
+    before = (busy_cpu_seconds(), time.process_time(), real.cpu_seconds(), ceiling.cpu_seconds())
+    for i, size in enumerate(sizes):
+        if i and time.perf_counter() > deadline:
+            break
+        for side in (0, 1) if i % 2 == 0 else (1, 0):
+            server, fixed_reply = (real, None) if side == 0 else (ceiling, CEILING_REPLY)
+            done[side].append(_run_level(server, peer, concurrency, size, math.inf, fixed_reply))
+    after = (busy_cpu_seconds(), time.process_time(), real.cpu_seconds(), ceiling.cpu_seconds())
+    busy, *own = (b - a for a, b in zip(before, after, strict=True))
+    others = max(0.0, busy - sum(own))
+    pairs = list(zip(*done, strict=True))
+    r, c = pooled(done[0], n), pooled(done[1], n)
+    return Comparison(
+        workers=real.workers,
+        threads=real.threads,
+        concurrency=concurrency,
+        rounds=len(pairs),
+        real=r,
+        ceiling=c,
+        throughput_ratio=_ratio(r.rps, c.rps),
+        cpu_ratio=_ratio(r.server_ms_per_request, c.server_ms_per_request),
+        p50_ratio=_ratio(r.p50_ms, c.p50_ms),
+        p99_ratio=_ratio(r.p99_ms, c.p99_ms),
+        round_throughput_ratios=[_ratio(a.rps, b.rps) for (a, _), (b, _) in pairs],
+        round_cpu_ratios=[
+            _ratio(a.server_ms_per_request, b.server_ms_per_request) for (a, _), (b, _) in pairs
+        ],
+        other_cpu_s=round(others, 2),
+    )
 
 
 # -- reporting ---------------------------------------------------------------------------------
 
 
-def print_header() -> None:
+def print_header(label: bool = False) -> None:
     print(
-        f"{'workers':>7} {'threads':>7} {'conc':>5} {'sent':>6} {'req/s':>8} {'p50':>8} "
+        ("server  " if label else "")
+        + f"{'workers':>7} {'threads':>7} {'conc':>5} {'sent':>6} {'req/s':>8} {'p50':>8} "
         f"{'p90':>8} {'p99':>8} {'max':>8} {'errors':>6} {'non-200':>7} {'closed':>6} {'ok':>6} "
         f"{'held':>5} {'bad':>4} {'cli ms/req':>10} {'srv ms/req':>10}"
     )
 
 
-def print_row(r: LevelResult) -> None:
+def print_row(r: LevelResult, label: str | None = None) -> None:
     non_200 = sum(v for k, v in r.statuses.items() if k != "200")
     per = max(r.sent, 1)
     print(
-        f"{r.workers:>7} {r.threads:>7} {r.concurrency:>5} {r.sent:>6} {r.rps:>8.1f} "
+        (f"{label:<8}" if label is not None else "")
+        + f"{r.workers:>7} {r.threads:>7} {r.concurrency:>5} {r.sent:>6} {r.rps:>8.1f} "
         f"{r.p50_ms:>8.2f} {r.p90_ms:>8.2f} {r.p99_ms:>8.2f} {r.max_ms:>8.2f} {r.errors:>6} "
         f"{non_200:>7} {r.reconnects:>6} {r.verified:>6} {r.held_replies:>5} {r.bad_replies:>4} "
         f"{r.client_cpu_s * 1000 / per:>10.2f} {r.server_cpu_s * 1000 / per:>10.2f}",
@@ -237,6 +397,27 @@ def print_row(r: LevelResult) -> None:
         print(f"        error: {sample}")
     if r.stopped_early:
         print("        (stopped early: the time limit was reached)")
+
+
+def _spread(values: list[float]) -> str:
+    return f"{min(values):.2f}–{max(values):.2f}" if values else "–"
+
+
+def print_comparison(c: Comparison) -> None:
+    print_row(c.real, "real")
+    print_row(c.ceiling, "ceiling")
+    throughput = f"{c.throughput_ratio:.2f} (pairs {_spread(c.round_throughput_ratios)})"
+    cpu = f"{c.cpu_ratio:.2f} (pairs {_spread(c.round_cpu_ratios)})"
+    print(
+        f"        real/ceiling over {c.rounds} pairs of rounds: throughput {throughput}, "
+        f"server CPU per message {cpu}, p50 {c.p50_ratio:.2f}, p99 {c.p99_ratio:.2f}; "
+        f"context switches per message {c.real.switches_per_request:.1f} / "
+        f"{c.ceiling.switches_per_request:.1f}; other processes {c.other_cpu_s:.1f} CPU-s",
+        flush=True,
+    )
+    mine = c.real.server_cpu_s + c.ceiling.server_cpu_s
+    if c.other_cpu_s > 0.05 * mine:
+        print("        note: other processes took CPU meanwhile: the ratios hold, not the rates")
 
 
 # -- main --------------------------------------------------------------------------------------
@@ -266,7 +447,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--max-seconds",
         type=float,
         default=600,
-        help="stop sending after this many seconds in all (default 600)",
+        help="stop sending after this many seconds in all (default 600; with --ceiling, "
+        "a pair of rounds once started is finished)",
+    )
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also run bench/ceiling_app.py under the same gunicorn settings, in alternating "
+        "rounds with the real server, and print the ratios real/ceiling",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=10,
+        help="with --ceiling: rounds per server and level, each 1/rounds of --requests "
+        "(default 10)",
     )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument(
@@ -279,6 +474,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--levels: at most {MAX_CONCURRENCY} concurrent clients")
     if max(args.workers) > 32 or not 1 <= args.threads <= 64:
         parser.error("--workers at most 32, --threads between 1 and 64")
+    if not 1 <= args.rounds <= min(MAX_ROUNDS, args.requests):
+        parser.error(f"--rounds between 1 and {MAX_ROUNDS}, and at most --requests")
     return args
 
 
@@ -292,67 +489,135 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _measure(
+    args: argparse.Namespace,
+    workdir: Path,
+    workers: int,
+    deadline: float,
+    problems: dict[str, list[str]],
+) -> list[LevelResult]:
+    """The real server alone, each level in one go."""
+    peer = mp_peer()
+    results: list[LevelResult] = []
+    server = Server(workers, args.threads, workdir, args.log_dir)
+    try:
+        server.wait_healthy()
+        warm_up(server, peer, args.warmup)
+        print_header()
+        for level in args.levels:
+            if time.perf_counter() > deadline:
+                print("time limit reached; remaining levels skipped")
+                break
+            result = run_level(server, peer, level, args.requests, deadline)
+            results.append(result)
+            print_row(result)
+    finally:
+        server.stop()
+        problems[str(workers)] = server.log_problems()
+    return results
+
+
+def _measure_ceiling(
+    args: argparse.Namespace,
+    workdir: Path,
+    workers: int,
+    deadline: float,
+    problems: dict[str, list[str]],
+) -> list[Comparison]:
+    """The real server and the ceiling, both up, each level in alternating rounds."""
+    peer = mp_peer()
+    comparisons: list[Comparison] = []
+    servers: list[Server] = []
+    try:
+        # One after the other, so that their workers' start-ups do not overlap; then both
+        # stay up, and the one not being measured idles.
+        real = Server(workers, args.threads, workdir, args.log_dir, name="real")
+        servers.append(real)
+        real.wait_healthy()
+        ceiling = Server(workers, args.threads, workdir, args.log_dir, None, CEILING, "ceiling")
+        servers.append(ceiling)
+        ceiling.wait_healthy()
+        warm_up(real, peer, args.warmup)
+        warm_up(ceiling, peer, args.warmup, CEILING_REPLY)
+        print_header(label=True)
+        for level in args.levels:
+            if time.perf_counter() > deadline:
+                print("time limit reached; remaining levels skipped")
+                break
+            comparison = compare_level(
+                real, ceiling, peer, level, args.requests, args.rounds, deadline
+            )
+            comparisons.append(comparison)
+            print_comparison(comparison)
+    finally:
+        for server in servers:
+            server.stop()
+        for server in servers:
+            problems[f"{server.name}-w{workers}"] = server.log_problems()
+    return comparisons
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # a `kill` also stops the server
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with `&`
     deadline = time.perf_counter() + args.max_seconds
-    peer = mp_peer()
     info = machine()
     print(
-        f"webhook benchmark: 公众号 safe mode, {args.requests} requests per level; "
-        f"{info['nproc']} CPU(s) ({info['cpu']}), Python {info['python']}; "
+        f"webhook benchmark: 公众号 safe mode, {args.requests} requests per level"
+        + (
+            f" and server, in {args.rounds} alternating rounds, real and ceiling"
+            if args.ceiling
+            else ""
+        )
+        + f"; {info['nproc']} CPU(s) ({info['cpu']}), Python {info['python']}; "
         "client and server share these CPUs",
         flush=True,
     )
     results: list[LevelResult] = []
-    problems: dict[int, list[str]] = {}
+    comparisons: list[Comparison] = []
+    problems: dict[str, list[str]] = {}  # server log findings, by server
     interrupted = False
     with tempfile.TemporaryDirectory(prefix="guanban-bench-") as workdir:
         for workers in args.workers:
-            server = Server(workers, args.threads, Path(workdir), args.log_dir)
             try:
-                server.wait_healthy()
-                warm_up(server, peer, args.warmup)
-                print_header()
-                for level in args.levels:
-                    if time.perf_counter() > deadline:
-                        print("time limit reached; remaining levels skipped")
-                        break
-                    result = run_level(server, peer, level, args.requests, deadline)
-                    results.append(result)
-                    print_row(result)
+                if args.ceiling:
+                    comparisons += _measure_ceiling(
+                        args, Path(workdir), workers, deadline, problems
+                    )
+                else:
+                    results += _measure(args, Path(workdir), workers, deadline, problems)
             except KeyboardInterrupt:
                 interrupted = True
                 print("\ninterrupted; stopping the server", file=sys.stderr)
-            finally:
-                server.stop()
-                problems[workers] = server.log_problems()
-            if interrupted:
                 break
-    for workers, lines in problems.items():
+    for name, lines in problems.items():
+        shown = f"workers={name}" if name.isdecimal() else name
         if lines:
-            print(f"server log (workers={workers}): {len(lines)} notable line(s), first ones:")
+            print(f"server log ({shown}): {len(lines)} notable line(s), first ones:")
             for line in lines[:10]:
                 print("   ", line)
         else:
-            print(f"server log (workers={workers}): no warnings or errors")
+            print(f"server log ({shown}): no warnings or errors")
     if args.json:
         report = {
-            "benchmark": "webhook",
+            "benchmark": "webhook-ceiling" if args.ceiling else "webhook",
             "machine": info,
             "command": " ".join([_shown_path(sys.executable), *sys.argv]),
             "settings": {k: str(v) for k, v in vars(args).items()},
             "results": [asdict(r) for r in results],
-            "server_log_problems": {str(k): v for k, v in problems.items()},
+            "server_log_problems": dict(problems),
         }
+        if args.ceiling:
+            report["comparisons"] = [asdict(c) for c in comparisons]
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
         print(f"results written to {args.json}")
     if interrupted:
         return 130
+    measured = results + [r for c in comparisons for r in (c.real, c.ceiling)]
     failed = any(
         r.errors or r.bad_replies or set(r.statuses) - {"200"} or r.verified + r.held_replies < 1
-        for r in results
+        for r in measured
     )
     return 1 if failed else 0
 
