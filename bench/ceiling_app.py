@@ -9,7 +9,8 @@ wechatpy, encrypted and signed with a fresh nonce. No database, no intent layer,
 
 It repeats bot/protocol.py's calls (the same libraries, in the same way) rather than
 importing them, so that it does not depend on where the bot's modules live. It reads the
-same LIBBOT_MP_* keys as the bot. `bench/webhook.py --ceiling` runs it beside the real
+same 公众号 keys as the bot (LIBBOT_MP_TOKEN, LIBBOT_MP_APPID, LIBBOT_MP_AES_KEY).
+`bench/webhook.py --ceiling` runs it beside the real
 server to tell how far the real one is from what the protocol alone costs:
 
     python -m bench.ceiling_app --port 8001 --workers 2 --threads 4   # the real serve's gunicorn
