@@ -41,6 +41,10 @@ class DialogState:
     active_form: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     last_intent: str | None = None
+    # What the row held when loaded: (active_form, slots as stored, last_intent, updated_at).
+    stored: tuple[str | None, str, str | None, datetime] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def requested_slot(self) -> str | None:
@@ -57,10 +61,26 @@ def load(db: Database, sender_id: str, now: datetime, idle: timedelta) -> Dialog
     active_form, slots, last_intent, updated_at = row
     if now - datetime.fromisoformat(updated_at) > idle:
         return DialogState(sender_id)
-    return DialogState(sender_id, active_form, json.loads(slots), last_intent)
+    stored = (active_form, slots, last_intent, datetime.fromisoformat(updated_at))
+    return DialogState(sender_id, active_form, json.loads(slots), last_intent, stored)
+
+
+# An unchanged state is written again only when its row is older than this: the write only
+# moves `updated_at`, which matters against an idle timeout of many minutes, not seconds.
+REFRESH = timedelta(minutes=1)
 
 
 def save(db: Database, state: DialogState, now: datetime) -> None:
+    slots = json.dumps(state.slots, ensure_ascii=False)
+    if state.stored is not None:
+        active_form, stored_slots, last_intent, updated_at = state.stored
+        unchanged = (active_form, stored_slots, last_intent) == (
+            state.active_form,
+            slots,
+            state.last_intent,
+        )
+        if unchanged and timedelta(0) <= now - updated_at < REFRESH:
+            return
     db.execute(
         """
         INSERT INTO dialog_state (sender_id, active_form, slots, last_intent, updated_at)
@@ -71,11 +91,6 @@ def save(db: Database, state: DialogState, now: datetime) -> None:
             last_intent = excluded.last_intent,
             updated_at = excluded.updated_at
         """,
-        [
-            state.sender_id,
-            state.active_form,
-            json.dumps(state.slots, ensure_ascii=False),
-            state.last_intent,
-            isoformat(now),
-        ],
+        [state.sender_id, state.active_form, slots, state.last_intent, isoformat(now)],
     )
+    state.stored = (state.active_form, slots, state.last_intent, now)

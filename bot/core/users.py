@@ -11,7 +11,7 @@ has passed is no ban: nothing needs to lift it.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -87,6 +87,35 @@ def touch(db: Database, incoming: Incoming, now: datetime) -> None:
             "change": _subscription_change(incoming),
         },
     )
+
+
+class RecentTouches:
+    """Skips `touch` for a reader this process recorded less than `interval` ago.
+
+    `last_interaction` serves a 48-hour window and "active since" counts, so a minute's
+    staleness changes nothing, while writing it for every message of a conversation cost
+    each message a write. (Un)follow events always go through: they change `subscribed`.
+    Per process and bounded: forgotten wholesale when it grows past `size` readers.
+    """
+
+    def __init__(self, interval: timedelta = timedelta(minutes=1), size: int = 10_000) -> None:
+        self.interval = interval
+        self.size = size
+        self._last: dict[tuple[str, str], datetime] = {}
+
+    def touch(self, db: Database, incoming: Incoming, now: datetime) -> None:
+        key = (incoming.channel, incoming.user_id)
+        last = self._last.get(key)
+        if (
+            last is not None
+            and _subscription_change(incoming) is None
+            and timedelta(0) <= now - last < self.interval
+        ):
+            return
+        touch(db, incoming, now)
+        if len(self._last) >= self.size:
+            self._last.clear()
+        self._last[key] = now
 
 
 def _subscription_change(incoming: Incoming) -> int | None:

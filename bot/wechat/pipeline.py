@@ -31,6 +31,7 @@ class Pipeline:
         self.services = services
         self.router = router
         self.budget = services.settings.reply_budget
+        self.touches = users.RecentTouches()
         self.pool = ThreadPoolExecutor(
             max_workers=services.settings.handler_threads, thread_name_prefix="handler"
         )
@@ -53,7 +54,7 @@ class Pipeline:
 
     def _handle(self, incoming: Incoming) -> Reply:
         try:
-            users.touch(self.services.db(), incoming, self.services.now())
+            self.touches.touch(self.services.db(), incoming, self.services.now())
         except Exception:
             # The reader still deserves an answer if only the bookkeeping failed.
             log.exception("could not record reader %s", self._who(incoming))

@@ -1,24 +1,31 @@
-"""From an `Incoming` to a `Reply`: which action runs, in an explicit order.
+"""From an `Incoming` to a `Reply`: four stages, in order, over one `Turn` (bot.wechat.turn).
 
+**understand** — the text, trimmed; its parse (intent, entities, the crisis signal); the
+dialog state, loaded once; a scanned URL turned into its QR scene.
+
+**decide** — which action runs, or which reply is given without one, in this order:
 1. Events: subscribe → welcome; unsubscribe → nothing; menu clicks → the key's intent;
    QR scans → the capability that claims the scene prefix.
-2. Text is parsed first, and a crisis signal wins over everything, an open form included.
+2. A crisis signal wins over everything, an open form included: the crisis capability's
+   action runs (it opens the ticket).
 3. 转人工; then a reader whose ban is in force is told why and until when, and nothing else
    runs (crisis help and 转人工, with the question asked after it, always work; menu clicks
-   and scans are refused alike).
-   Then the other global commands: 帮助/菜单, 取消/退出 (ends an active form).
+   and scans are refused alike). Then the other global commands: 帮助/菜单, 取消/退出
+   (ends an active form).
 4. An answer to "which of these did you mean?", if the bot just asked.
 5. The active form, unless the reader clearly changed the subject.
 6. The intent of the text — a follow-up such as 「那后天呢？」 keeps the last intent with the new
    entities; too unsure a guess asks which of the two best was meant; what is not understood
-   is stored for staff (intents.unrecognised).
+   is kept for staff (intents.unrecognised).
 
-Every text message is counted once in bot.wechat.stats under the intent it ended up as (see there).
-
-Actions are rasa-sdk Actions run in-process with a Tracker built from the stored dialog
-state; the events they return (SlotSet, ActiveLoop, ...) update that state. This is the one
+**act** — the chosen rasa-sdk Action runs in-process with a Tracker built from the dialog
+state; the events it returns (SlotSet, ActiveLoop, ...) update that state. This is the one
 place that turns handler failures into replies: UserFacingError's sentence as it is, any
 other exception logged once and answered calmly.
+
+**remember** — one transaction: the unrecognised text (and the reader's pick among the
+guesses), the dialog state, and the message counted once in bot.wechat.stats under the
+intent it ended up as. A failed count never costs the reader their answer.
 """
 
 from __future__ import annotations
@@ -29,19 +36,27 @@ import inspect
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.core import users
+from bot.core.db import write_transaction
 from bot.core.errors import BUSY, UserFacingError
-from bot.core.values import Article, EmptyReply, Incoming, NewsReply, Reply, TextReply
+from bot.core.values import EmptyReply, Incoming, Reply
 from bot.outbound import qr
 from bot.wechat import stats
 from bot.wechat import words as messages
+from bot.wechat.turn import (
+    CONTEXT,
+    PENDING_CHOICE,
+    Turn,
+    apply_events,
+    reply_from_messages,
+)
 from handlers.kit.actions import LibraryAction
 from handlers.kit.capability import Capability, Reader
 from handlers.kit.forms import FormAction
@@ -50,6 +65,8 @@ from intents import dialog_state, unrecognised
 from intents.catalogue import INTENTS, NOT_OFFERED, label
 from intents.dialog_state import DialogState
 from intents.result import Parser, ParseResult
+
+__all__ = ["Parser", "Router", "apply_events", "hash_user", "log_ref", "reply_from_messages"]
 
 log = logging.getLogger("guanban.router")
 
@@ -63,9 +80,6 @@ ACTION_WELCOME = "action_welcome"
 ACTION_HELP = "action_help"
 ACTION_HUMAN = "action_human"
 ACTION_CRISIS = "action_crisis"
-# Dialog-state keys the router keeps beside a form's slots.
-PENDING_CHOICE = "pending_choice"  # the guesses offered when the bot was unsure
-CONTEXT = "context_entities"  # the last request's entities, for 「那后天呢？」
 FOLLOW_UP = re.compile(r"^(那|那么|那要是|要是|如果是|换成|改成|还有)|呢[?？\s]*$")
 FIRST = re.compile(r"^(1|一|第一个?|前者|前面那个|第1个?)$")
 SECOND = re.compile(r"^(2|二|第二个?|后者|后面那个|第2个?)$")
@@ -75,6 +89,7 @@ NOT_CARRIED = frozenset({"greet", "help", "feedback", "human", "crisis", "affirm
 # A form yields to another intent only when the classifier is this sure of it.
 CHANGE_OF_SUBJECT = 0.8
 SILENT_EVENTS = {"unsubscribe", "view", "location", "templatesendjobfinish", "masssendjobfinish"}
+SCAN_EVENTS = ("scan", "scancode_push", "scancode_waitmsg")
 
 
 def hash_user(secret: str, user_id: str) -> str:
@@ -86,14 +101,6 @@ def log_ref(secret: str, incoming: Incoming) -> str:
     """How logs name a message: its MsgId (or event and time) and the hashed sender."""
     message = incoming.message_id or f"{incoming.event}@{int(incoming.time.timestamp())}"
     return f"message={message} user={hash_user(secret, incoming.user_id)}"
-
-
-@dataclass
-class Outcome:
-    """What a text message ended up as, for bot.wechat.stats (set before its action runs, so a
-    failing action is still counted under its intent)."""
-
-    intent: str = stats.ERROR
 
 
 class Router:
@@ -117,154 +124,182 @@ class Router:
 
     def handle(self, incoming: Incoming) -> Reply:
         """Answer one message. Never raises: failures become a calm reply."""
+        turn = Turn(incoming, self.services.now(), counted=incoming.kind in ("text", "voice"))
         try:
-            return self._handle(incoming)
+            self._understand(turn)
+            self._decide(turn)
+            self._act(turn)
         except UserFacingError as error:
-            return TextReply(error.message)
+            turn.say(error.message)
+            turn.save_state = False
         except Exception:
-            log.exception("handler failed: %s", log_ref(self.log_secret, incoming))
-            return TextReply(BUSY)
+            log.exception("handler failed: %s", self._who(turn))
+            turn.say(BUSY)
+            turn.save_state = False
+        self._remember(turn)
+        return turn.final_reply()
 
-    # -- routing -------------------------------------------------------------------------
+    # -- understand ----------------------------------------------------------------------
 
-    def _handle(self, incoming: Incoming) -> Reply:
+    def _understand(self, turn: Turn) -> None:
+        incoming = turn.incoming
         if incoming.kind == "event":
-            return self._handle_event(incoming)
-        if incoming.kind in ("text", "voice"):
-            return self._handle_text(incoming)
-        return TextReply(messages.UNSUPPORTED_KIND)
+            if incoming.event in SILENT_EVENTS or incoming.event == "enter_agent":
+                return
+            if incoming.event in SCAN_EVENTS:
+                # A 公众号 code scanned with WeCom's scan button arrives as the code's URL.
+                scene = qr.scene_for(self.services.db(), incoming.event_key)
+                turn.incoming = incoming = replace(incoming, event_key=scene)
+        elif incoming.kind in ("text", "voice"):
+            turn.text = incoming.text.strip()
+            if not turn.text:
+                return
+            turn.command = TRAILING_PUNCTUATION.sub("", turn.text)
+            turn.parse = self.parser(turn.text, turn.now)
+        else:
+            return
+        idle = timedelta(minutes=self.services.settings.dialog_idle_minutes)
+        turn.state = dialog_state.load(self.services.db(), incoming.sender_id, turn.now, idle)
 
-    def _handle_event(self, incoming: Incoming) -> Reply:
+    # -- decide --------------------------------------------------------------------------
+
+    def _decide(self, turn: Turn) -> None:
+        kind = turn.incoming.kind
+        if kind == "event":
+            self._decide_event(turn)
+        elif kind in ("text", "voice"):
+            self._decide_text(turn)
+        else:
+            turn.say(messages.UNSUPPORTED_KIND)
+
+    def _decide_event(self, turn: Turn) -> None:
+        incoming = turn.incoming
         event = incoming.event
-        if event in ("click", "scan", "scancode_push", "scancode_waitmsg") or (
-            event == "subscribe_scan" and self._scene_action(incoming.event_key)
-        ):
+        scene = self._scene_action(incoming.event_key)
+        if event in ("click", *SCAN_EVENTS) or (event == "subscribe_scan" and scene):
             human = event == "click" and self.menu_keys.get(incoming.event_key) == "human"
-            refusal = None if human else self._banned(incoming, self.services.now())
+            refusal = None if human else self._banned(turn)
             if refusal is not None:
-                return refusal
-        if event == "subscribe_scan" and self._scene_action(incoming.event_key):
-            return self._run_scene(incoming)
-        if event in ("subscribe", "subscribe_scan", "enter_agent"):
-            if event == "enter_agent":
-                return EmptyReply()  # WeCom sends this on every app open: stay quiet
-            return self._run(ACTION_WELCOME, incoming, self._parse_of(incoming, "greet"))
-        if event == "click":
+                turn.say(refusal)
+                return
+        if event == "enter_agent":
+            turn.say(EmptyReply())  # WeCom sends this on every app open: stay quiet
+        elif (event == "subscribe_scan" and scene) or event in SCAN_EVENTS:
+            if scene is None or scene not in self.actions:
+                turn.say(messages.UNKNOWN_SCENE)
+            else:
+                turn.run(scene, self._parse_of(incoming, "scan"))
+        elif event in ("subscribe", "subscribe_scan"):
+            turn.run(ACTION_WELCOME, self._parse_of(incoming, "greet"))
+        elif event == "click":
             intent = self.menu_keys.get(incoming.event_key)
             action = f"action_{intent}" if intent else None
             if action not in self.actions:
-                return TextReply(messages.UNKNOWN_MENU_KEY)
-            return self._run(action, incoming, self._parse_of(incoming, intent))
-        if event in ("scan", "scancode_push", "scancode_waitmsg"):
-            return self._run_scene(incoming)
-        # Other events (view, location reports, job-finished notices, ...) want no answer.
-        return EmptyReply()
+                turn.say(messages.UNKNOWN_MENU_KEY)
+            else:
+                turn.run(action, self._parse_of(incoming, intent or ""))
+        else:
+            # Other events (view, location reports, job-finished notices, ...) want no answer.
+            turn.say(EmptyReply())
 
-    def _handle_text(self, incoming: Incoming) -> Reply:
-        outcome = Outcome()
-        try:
-            return self._route_text(incoming, outcome)
-        finally:
-            self._count(incoming, outcome.intent)
-
-    def _route_text(self, incoming: Incoming, outcome: Outcome) -> Reply:
-        text = incoming.text.strip()
-        if not text:
-            outcome.intent = stats.OUT_OF_SCOPE
-            if incoming.kind == "voice":
-                return TextReply(messages.VOICE_UNRECOGNISED)
-            return TextReply(messages.EMPTY_TEXT)
-        now = self.services.now()
-        parse = self.parser(text, now)
+    def _decide_text(self, turn: Turn) -> None:
+        if not turn.text:
+            turn.intent = stats.OUT_OF_SCOPE
+            voice = turn.incoming.kind == "voice"
+            turn.say(messages.VOICE_UNRECOGNISED if voice else messages.EMPTY_TEXT)
+            return
+        parse, command, state = turn.understood, turn.command, turn.dialog
         if parse.intent == "crisis" and not parse.ambiguous:
-            outcome.intent = "crisis"
-            return self._crisis(incoming, parse)
-        command = TRAILING_PUNCTUATION.sub("", text)
+            # Before commands and forms: whatever the reader was doing, this comes first.
+            turn.intent = "crisis"
+            if ACTION_CRISIS in self.actions:
+                turn.run(ACTION_CRISIS)
+            else:
+                turn.say(messages.CRISIS_FALLBACK)
+            return
         if HUMAN_COMMAND.match(command):
-            outcome.intent = "human"
-            return self._run(ACTION_HUMAN, incoming, self._parse_of(incoming, "human"))
-        refusal = self._banned(incoming, now)
-        if refusal is not None and not self._ban_paused(incoming, now):
-            outcome.intent = stats.BANNED
-            return refusal
+            turn.intent = "human"
+            turn.run(ACTION_HUMAN, self._parse_of(turn.incoming, "human"))
+            return
+        refusal = self._banned(turn)
+        if refusal is not None and not self._ban_paused(turn):
+            turn.intent = stats.BANNED
+            turn.say(refusal)
+            return
         if HELP_COMMAND.match(command):
-            outcome.intent = "help"
-            return self._run(ACTION_HELP, incoming, self._parse_of(incoming, "help"))
+            turn.intent = "help"
+            turn.run(ACTION_HELP, self._parse_of(turn.incoming, "help"))
+            return
         if CANCEL_COMMAND.match(command):
-            outcome.intent = stats.CANCEL
-            return self._cancel(incoming, now)
-        state = self._load_state(incoming, now)
+            turn.intent = stats.CANCEL
+            if not state.active_form:
+                turn.say(messages.NOTHING_TO_CANCEL)
+            else:
+                turn.state = DialogState(turn.incoming.sender_id)
+                turn.save_state = True
+                turn.say(messages.CANCELLED)
+            return
         choice = state.slots.pop(PENDING_CHOICE, None)
         if choice:
-            parse = self._chosen(choice, command, parse)
-        note = ""
+            turn.parse = parse = self._chosen(turn, choice)
         if state.active_form in self.forms:
             form_action = self.forms[state.active_form]
-            if not self._changes_subject(form_action, incoming, parse, state):
-                outcome.intent = form_action.removeprefix("action_")
-                return self._run(form_action, incoming, parse, state)
-            note = messages.LEFT_FORM.format(label=label(form_action.removeprefix("action_")))
-            state = DialogState(incoming.sender_id, last_intent=state.last_intent)
-        reply = self._answer_intent(incoming, self._follow_up(parse, state), state, outcome)
-        return _with_note(note, reply)
+            if not self._changes_subject(form_action, turn):
+                turn.intent = form_action.removeprefix("action_")
+                turn.run(form_action)
+                return
+            turn.notes.append(
+                messages.LEFT_FORM.format(label=label(form_action.removeprefix("action_")))
+            )
+            turn.state = DialogState(turn.incoming.sender_id, last_intent=state.last_intent)
+        turn.parse = self._follow_up(parse, turn.dialog)
+        self._decide_intent(turn)
 
-    def _answer_intent(
-        self, incoming: Incoming, parse: ParseResult, state: DialogState, outcome: Outcome
-    ) -> Reply:
-        now = self.services.now()
+    def _decide_intent(self, turn: Turn) -> None:
+        parse = turn.understood
         if parse.ambiguous:
-            return self._ask_which(incoming, parse, state, outcome)
+            self._ask_which(turn)
+            return
         action = f"action_{parse.intent}"
         understood = action in self.actions or (
             parse.intent in INTENTS and parse.intent != "out_of_scope"
         )
-        outcome.intent = parse.intent if understood else stats.OUT_OF_SCOPE
+        turn.intent = parse.intent if understood else stats.OUT_OF_SCOPE
         if action in self.actions:
-            return self._run(action, incoming, parse, state)
-        state.last_intent = parse.intent
-        self._save_state(state, now)
+            turn.run(action)
+            return
+        turn.dialog.last_intent = parse.intent
+        turn.save_state = True
         if parse.intent == "affirm":
-            return TextReply(messages.AFFIRM_ALONE)
-        if parse.intent == "deny":
-            return TextReply(messages.DENY_ALONE)
-        if parse.intent in INTENTS and parse.intent != "out_of_scope":
-            return TextReply(messages.COMING_SOON.format(label=label(parse.intent)))
-        self._remember_unrecognised(incoming, parse, unrecognised.OUT_OF_SCOPE)
-        return TextReply(messages.NOT_UNDERSTOOD)
+            turn.say(messages.AFFIRM_ALONE)
+        elif parse.intent == "deny":
+            turn.say(messages.DENY_ALONE)
+        elif understood:
+            turn.say(messages.COMING_SOON.format(label=label(parse.intent)))
+        else:
+            turn.unrecognised = unrecognised.OUT_OF_SCOPE
+            turn.say(messages.NOT_UNDERSTOOD)
 
-    def _banned(self, incoming: Incoming, now: datetime) -> Reply | None:
+    def _banned(self, turn: Turn) -> str | None:
         """The one sentence for a reader whose ban is in force, else None."""
-        ban = users.banned(self.services.db(), incoming.channel, incoming.user_id, now)
-        return None if ban is None else TextReply(users.ban_notice(ban, now))
+        incoming = turn.incoming
+        ban = users.banned(self.services.db(), incoming.channel, incoming.user_id, turn.now)
+        return None if ban is None else users.ban_notice(ban, turn.now)
 
-    def _ban_paused(self, incoming: Incoming, now: datetime) -> bool:
+    def _ban_paused(self, turn: Turn) -> bool:
         """A ban does not silence a reader telling the librarian their question after 转人工,
         nor one whose crisis hand-off is still open: the crisis answer invites them to go on
         talking, and it must stay true until a librarian has closed that ticket."""
-        active_form = self._load_state(incoming, now).active_form
+        active_form = turn.dialog.active_form
         if active_form and self.forms.get(active_form) == ACTION_HUMAN:
             return True
-        reader = Reader(incoming.channel, incoming.user_id)
+        reader = Reader(turn.incoming.channel, turn.incoming.user_id)
         return any(hook(self.services, reader) for hook in self.keeps_heard)
 
-    def _count(self, incoming: Incoming, intent: str) -> None:
-        try:
-            stats.record(self.services.db(), incoming.channel, intent, self.services.now())
-        except Exception:
-            # Statistics never cost a reader their answer; the failure is logged once.
-            log.exception("could not count a message: %s", log_ref(self.log_secret, incoming))
-
-    def _crisis(self, incoming: Incoming, parse: ParseResult) -> Reply:
-        # Before commands and forms: whatever the reader was doing, this comes first.
-        if ACTION_CRISIS not in self.actions:
-            return TextReply(messages.CRISIS_FALLBACK)
-        return self._run(ACTION_CRISIS, incoming, parse)
-
-    def _changes_subject(
-        self, form_action: str, incoming: Incoming, parse: ParseResult, state: DialogState
-    ) -> bool:
+    def _changes_subject(self, form_action: str, turn: Turn) -> bool:
         """A form keeps the conversation unless the message answers nothing in it and is
         confidently something else the bot can do (「几点闭馆？」 halfway through a booking)."""
+        parse = turn.understood
         action = self.actions.get(form_action)
         if not isinstance(action, FormAction):
             return False  # a one-question form takes any text as its answer
@@ -277,7 +312,7 @@ class Router:
             return False
         if f"action_{parse.intent}" not in self.actions:
             return False
-        return not action.accepts(self._tracker(incoming, parse, state))
+        return not action.accepts(self._tracker(turn))
 
     def _follow_up(self, parse: ParseResult, state: DialogState) -> ParseResult:
         """「那后天呢？」 after an answer about tomorrow: the last intent, with the new entities
@@ -296,9 +331,8 @@ class Router:
         kept = [e for e in state.slots.get(CONTEXT) or [] if e.get("entity") not in new]
         return replace(parse, intent=last, ambiguous=False, entities=(*kept, *parse.entities))
 
-    def _ask_which(
-        self, incoming: Incoming, parse: ParseResult, state: DialogState, outcome: Outcome
-    ) -> Reply:
+    def _ask_which(self, turn: Turn) -> None:
+        parse = turn.understood
         best = parse.ranking[0][0] if parse.ranking else parse.intent
         options = [name for name, _ in parse.ranking[:2] if name not in NOT_OFFERED]
         options = [name for name in options if name in INTENTS]
@@ -307,29 +341,25 @@ class Router:
         if best == "out_of_scope" or not options:
             # The best guess is "none of ours": offering a distant second would be noise.
             intent = "out_of_scope" if best == "crisis" else parse.intent
-            reply = self._answer_intent(
-                incoming, replace(parse, intent=intent, ambiguous=False), state, outcome
-            )
-            return _with_note(care.strip(), reply)
-        outcome.intent = stats.AMBIGUOUS
-        row = self._remember_unrecognised(incoming, parse, unrecognised.AMBIGUOUS)
-        state.last_intent = None
-        state.slots[PENDING_CHOICE] = {
-            "options": options,
-            "row": row,
-            "text": parse.text,
-            "entities": list(parse.entities),
-        }
-        self._save_state(state, self.services.now())
+            turn.notes.append(care.strip())
+            turn.parse = replace(parse, intent=intent, ambiguous=False)
+            self._decide_intent(turn)
+            return
+        turn.intent = stats.AMBIGUOUS
+        turn.unrecognised = unrecognised.AMBIGUOUS
+        turn.dialog.last_intent = None
+        turn.offer = {"options": options, "text": parse.text, "entities": list(parse.entities)}
+        turn.save_state = True
         if len(options) == 1:
-            return TextReply(care + messages.ASK_IF.format(label=label(options[0])))
-        return TextReply(
-            care + messages.ASK_WHICH.format(first=label(options[0]), second=label(options[1]))
-        )
+            turn.say(care + messages.ASK_IF.format(label=label(options[0])))
+        else:
+            first, second = label(options[0]), label(options[1])
+            turn.say(care + messages.ASK_WHICH.format(first=first, second=second))
 
-    def _chosen(self, choice: dict[str, Any], answer: str, parse: ParseResult) -> ParseResult:
+    def _chosen(self, turn: Turn, choice: dict[str, Any]) -> ParseResult:
         """The reader's pick among the offered guesses, applied to what they first wrote;
         anything else is a new message and is understood as such."""
+        answer, parse = turn.command, turn.understood
         options = choice.get("options") or []
         picked = None
         if FIRST.match(answer) or (len(options) == 1 and YES.match(answer)):
@@ -339,26 +369,9 @@ class Router:
         if picked is None:
             return parse
         if choice.get("row"):
-            unrecognised.choose(self.services.db(), int(choice["row"]), picked)
+            turn.chosen = (int(choice["row"]), picked)
         entities = tuple(choice.get("entities") or ())
         return ParseResult(str(choice.get("text", "")), picked, 1.0, entities, ((picked, 1.0),))
-
-    def _remember_unrecognised(self, incoming: Incoming, parse: ParseResult, reason: str) -> int:
-        return unrecognised.record(
-            self.services.db(),
-            incoming.channel,
-            incoming.user_id,
-            parse,
-            reason,
-            self.services.now(),
-        )
-
-    def _cancel(self, incoming: Incoming, now: datetime) -> Reply:
-        state = self._load_state(incoming, now)
-        if not state.active_form:
-            return TextReply(messages.NOTHING_TO_CANCEL)
-        self._save_state(DialogState(incoming.sender_id), now)
-        return TextReply(messages.CANCELLED)
 
     def _scene_action(self, scene: str) -> str | None:
         # Longest prefix first, so "seat:" and "seat:vip:" can belong to different actions.
@@ -367,45 +380,30 @@ class Router:
                 return self.scenes[prefix]
         return None
 
-    def _run_scene(self, incoming: Incoming) -> Reply:
-        # A 公众号 code scanned with WeCom's scan button arrives as the code's URL.
-        incoming = replace(incoming, event_key=qr.scene_for(self.services.db(), incoming.event_key))
-        action = self._scene_action(incoming.event_key)
-        if action is None or action not in self.actions:
-            return TextReply(messages.UNKNOWN_SCENE)
-        return self._run(action, incoming, self._parse_of(incoming, "scan"))
-
-    # -- running actions -----------------------------------------------------------------
-
     def _parse_of(self, incoming: Incoming, intent: str) -> ParseResult:
         # An event carries no words of the reader: its key (a menu key such as "FEEDBACK",
         # a QR scene) is in the tracker's metadata, never in the text, or handlers that read
         # the text would store "FEEDBACK" as a reader's feedback.
         return ParseResult(incoming.text, intent, 1.0)
 
-    def _run(
-        self,
-        action_name: str,
-        incoming: Incoming,
-        parse: ParseResult,
-        state: DialogState | None = None,
-    ) -> Reply:
-        now = self.services.now()
-        if state is None:
-            state = self._load_state(incoming, now)
+    # -- act -----------------------------------------------------------------------------
+
+    def _act(self, turn: Turn) -> None:
+        if turn.action is None:
+            return
+        parse, state = turn.understood, turn.dialog
         dispatcher = CollectingDispatcher()
-        tracker = self._tracker(incoming, parse, state)
-        result = self.actions[action_name].run(dispatcher, tracker, {})
+        result = self.actions[turn.action].run(dispatcher, self._tracker(turn), {})
         if inspect.isawaitable(result):
             result = asyncio.run(_awaited(result))
         state.last_intent = parse.intent
         if not state.active_form:
             state.slots[CONTEXT] = list(parse.entities)
         apply_events(state, result or [])
-        self._save_state(state, now)
-        return reply_from_messages(dispatcher.messages)
+        turn.say(reply_from_messages(dispatcher.messages))
 
-    def _tracker(self, incoming: Incoming, parse: ParseResult, state: DialogState) -> Tracker:
+    def _tracker(self, turn: Turn) -> Tracker:
+        incoming, parse, state = turn.incoming, turn.understood, turn.dialog
         return Tracker(
             sender_id=incoming.sender_id,
             slots=dict(state.slots),
@@ -427,48 +425,56 @@ class Router:
             latest_action_name=None,
         )
 
-    def _load_state(self, incoming: Incoming, now: datetime) -> DialogState:
-        idle = timedelta(minutes=self.services.settings.dialog_idle_minutes)
-        return dialog_state.load(self.services.db(), incoming.sender_id, now, idle)
+    # -- remember ------------------------------------------------------------------------
 
-    def _save_state(self, state: DialogState, now: datetime) -> None:
-        dialog_state.save(self.services.db(), state, now)
+    def _remember(self, turn: Turn) -> None:
+        """Write what the turn leaves behind, in one transaction. Losing the dialog state
+        would make the reply a lie (「几个人？」 with the form forgotten), so that failure
+        answers BUSY; a failed count is only logged."""
+        if not (turn.save_state or turn.unrecognised or turn.chosen or turn.counted):
+            return
+        db = self.services.db()
+        incoming = turn.incoming
+        try:
+            with write_transaction(db):
+                if turn.chosen:
+                    unrecognised.choose(db, *turn.chosen)
+                if turn.unrecognised and turn.parse is not None:
+                    row = unrecognised.record(
+                        db,
+                        incoming.channel,
+                        incoming.user_id,
+                        turn.parse,
+                        turn.unrecognised,
+                        turn.now,
+                    )
+                    if turn.offer is not None and turn.state is not None:
+                        turn.state.slots[PENDING_CHOICE] = {**turn.offer, "row": row}
+                if turn.save_state and turn.state is not None:
+                    dialog_state.save(db, turn.state, turn.now)
+                if turn.counted:
+                    self._count(turn)
+        except Exception:
+            log.exception("could not remember the turn: %s", self._who(turn))
+            if turn.save_state:
+                turn.say(BUSY)
+                turn.notes.clear()
+
+    def _count(self, turn: Turn) -> None:
+        # A savepoint, so that a failed count rolls back alone and the rest is still written.
+        db = self.services.db()
+        db.execute("SAVEPOINT count_message")
+        try:
+            stats.record(db, turn.incoming.channel, turn.intent, turn.now)
+        except Exception:
+            db.execute("ROLLBACK TO count_message")
+            # Statistics never cost a reader their answer; the failure is logged once.
+            log.exception("could not count a message: %s", self._who(turn))
+        db.execute("RELEASE count_message")
+
+    def _who(self, turn: Turn) -> str:
+        return log_ref(self.log_secret, turn.incoming)
 
 
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
-
-
-def apply_events(state: DialogState, events: Iterable[dict[str, Any]]) -> None:
-    """Fold the rasa-sdk events an action returned into the stored dialog state."""
-    for event in events:
-        kind = event.get("event")
-        if kind == "slot":
-            state.slots[event["name"]] = event.get("value")
-        elif kind == "active_loop":
-            state.active_form = event.get("name")
-            if state.active_form is None:
-                state.slots.pop("requested_slot", None)
-        elif kind == "reset_slots":
-            state.slots.clear()
-        elif kind == "restart":
-            state.slots.clear()
-            state.active_form = None
-
-
-def _with_note(note: str, reply: Reply) -> Reply:
-    if note and isinstance(reply, TextReply):
-        return TextReply(f"{note}\n{reply.content}")
-    return reply
-
-
-def reply_from_messages(collected: list[dict[str, Any]]) -> Reply:
-    """One passive reply from what the action said: news if it sent articles, else text."""
-    for message in collected:
-        articles = (message.get("custom") or {}).get("articles")
-        if articles:
-            return NewsReply(tuple(Article(**a) for a in articles[:8]))
-    texts = [m["text"] for m in collected if m.get("text")]
-    if texts:
-        return TextReply("\n\n".join(texts))
-    return EmptyReply()
