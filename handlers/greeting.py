@@ -43,6 +43,7 @@ def _menu_button_names(menu: dict[str, Any]) -> list[str]:
 
 class ActionWelcome(LibraryAction):
     NAME = "action_welcome"
+    quick = True
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -55,6 +56,7 @@ class ActionWelcome(LibraryAction):
 
 class ActionGreet(LibraryAction):
     NAME = "action_greet"
+    quick = True
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -65,6 +67,7 @@ class ActionGreet(LibraryAction):
 
 class ActionHelp(LibraryAction):
     NAME = "action_help"
+    quick = True
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -20,6 +20,7 @@ WEEK_TITLE = "近7天开放时间："
 
 class ActionOpeningHours(LibraryAction):
     NAME = "action_opening_hours"
+    quick = True
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

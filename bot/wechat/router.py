@@ -35,7 +35,8 @@ import hashlib
 import inspect
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -124,20 +125,42 @@ class Router:
 
     def handle(self, incoming: Incoming) -> Reply:
         """Answer one message. Never raises: failures become a calm reply."""
+        return self.finish(self.begin(incoming))
+
+    def begin(self, incoming: Incoming) -> Turn:
+        """Understand and decide: what will answer the message (see `quick`)."""
         turn = Turn(incoming, self.services.now(), counted=incoming.kind in ("text", "voice"))
-        try:
+        with self._failures_answered(turn):
             self._understand(turn)
             self._decide(turn)
+        return turn
+
+    def quick(self, turn: Turn) -> bool:
+        """Whether what is left of the turn is quick enough for the request's own thread:
+        no action, or one that says so (LibraryAction.quick)."""
+        action = self.actions.get(turn.action) if turn.action else None
+        return action is None or action.quick
+
+    def finish(self, turn: Turn) -> Reply:
+        """Act and remember; the reply. Never raises."""
+        with self._failures_answered(turn):
             self._act(turn)
+        self._remember(turn)
+        return turn.final_reply()
+
+    @contextmanager
+    def _failures_answered(self, turn: Turn) -> Iterator[None]:
+        try:
+            yield
         except UserFacingError as error:
             turn.say(error.message)
+            turn.action = None
             turn.save_state = False
         except Exception:
             log.exception("handler failed: %s", self._who(turn))
             turn.say(BUSY)
+            turn.action = None
             turn.save_state = False
-        self._remember(turn)
-        return turn.final_reply()
 
     # -- understand ----------------------------------------------------------------------
 

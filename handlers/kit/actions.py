@@ -23,6 +23,12 @@ class LibraryAction(Action):
     """Base for Guanban's actions: a fixed NAME and the services to work with."""
 
     NAME: ClassVar[str]
+    # True for an action that only reads memory and a row or two and never waits on anything
+    # outside the process: the pipeline then runs it in the request's own thread, saving the
+    # hop to its handler pool (see bot.wechat.pipeline). Leave it False when unsure: a slow
+    # action run inline could miss WeChat's 5-second deadline instead of getting a holding
+    # reply.
+    quick: ClassVar[bool] = False
 
     def __init__(self, services: Services) -> None:
         self.services = services

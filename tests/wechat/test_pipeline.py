@@ -249,6 +249,41 @@ def test_a_fast_handler_is_answered_directly_and_queues_nothing(
     assert rows(tmp_path, "SELECT status FROM inbound") == [("answered",)]
 
 
+def thread_probe(name: str, quick: bool) -> tuple[Capability, list[str]]:
+    """A capability whose action notes the thread it ran in."""
+    threads: list[str] = []
+
+    class ThreadAction(LibraryAction):
+        NAME = name
+
+        def run(
+            self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        ) -> Events:
+            threads.append(threading.current_thread().name)
+            dispatcher.utter_message(text="ran")
+            return []
+
+    ThreadAction.quick = quick
+    return Capability(name=f"test_{name}", actions=(ThreadAction,)), threads
+
+
+@pytest.mark.parametrize(("quick", "in_pool"), [(True, False), (False, True)])
+def test_only_an_action_marked_quick_runs_in_the_request_thread(
+    make_app: Any, mp_peer: WeChatPeer, tmp_path: Path, quick: bool, in_pool: bool
+) -> None:
+    capability, threads = thread_probe("action_probe", quick)
+    app = make_app(
+        clock=clock,
+        capabilities=(*CAPABILITIES, capability),
+        parser=parser_with({"probe": "probe"}),
+    )
+    _, reply = say(app.test_client(), mp_peer, mp_peer.text("oThreads", "probe", msg_id="41"))
+    assert reply == "ran"
+    [thread] = threads
+    assert thread.startswith("handler") is in_pool, thread
+    assert rows(tmp_path, "SELECT status FROM inbound") == [("answered",)]
+
+
 # -- 4. the one error path -------------------------------------------------------------------
 
 
