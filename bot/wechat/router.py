@@ -390,6 +390,8 @@ class Router:
         parse: ParseResult,
         state: DialogState | None = None,
     ) -> Reply:
+        if action_name not in self.actions:  # built without its capability (see words)
+            return TextReply(messages.NOT_IN_THIS_BOT)
         now = self.services.now()
         if state is None:
             state = self._load_state(incoming, now)
