@@ -1,4 +1,5 @@
-"""Command line: `python -m bot init-db | serve | scheduler | menu push | qr | demo | chat`.
+"""Command line: `python -m bot init-db | serve | scheduler | menu push | qr | demo | chat`,
+and the commands the capabilities add (`Capability.commands`).
 
 Settings come from LIBBOT_* variables (see README); the commands' own flags only choose
 where and how to run.
@@ -15,15 +16,73 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.settings import INSTANCE_DIR, PROJECT_ROOT, Settings, SettingsError
-from handlers.registry import CAPABILITIES
+
+if TYPE_CHECKING:  # the registry is imported when a command needs it (see main)
+    from handlers.kit.capability import Capability, Command
 
 log = logging.getLogger("guanban")
 
+# The shell's own commands; a capability's command may not take one of these names.
+SHELL_COMMANDS = ("init-db", "serve", "scheduler", "create-staff", "menu", "qr", "demo", "chat")
+# Commands that need no capability: loading them all (rasa-sdk, every capability's modules,
+# about a second) would only slow these down.
+LIGHT_COMMANDS = frozenset({"chat"})
 
-def main(argv: Sequence[str] | None = None) -> int:
+
+def main(
+    argv: Sequence[str] | None = None, capabilities: Sequence[Capability] | None = None
+) -> int:
+    """Run one command; `capabilities` are the bot's (default: handlers/registry.py's; tests
+    pass others). The processes a command starts (`serve`'s workers, the demo's scheduler)
+    build theirs from the registry."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if capabilities is None:
+        capabilities = () if _command_word(argv) in LIGHT_COMMANDS else _registry()
+    parser = build_parser(capabilities)
+    args = parser.parse_args(argv)
+    chosen = tuple(capabilities)
+    try:
+        if args.command == "init-db":
+            return _init_db(Settings.from_env(), chosen, demo_data=args.demo_data)
+        if args.command == "serve":
+            return _serve(args, chosen)
+        if args.command == "create-staff":
+            return _create_staff(Settings.from_env(), chosen, args)
+        if args.command == "scheduler":
+            return _scheduler(Settings.from_env(), chosen)
+        if args.command == "menu":
+            return _menu(Settings.from_env(), chosen, push=args.action == "push")
+        if args.command == "qr":
+            return _qr(Settings.from_env(), chosen, args)
+        if args.command == "demo":
+            return _demo(args, chosen)
+        if args.command == "chat":
+            from bot.dev.chat_cli import run_chat
+
+            settings = Settings.from_env()
+            if not (settings.mp_token or settings.work_token):
+                # A developer's tool: with no keys set, speak to a `make run` demo.
+                settings = settings.with_demo_defaults()
+            return run_chat(settings, args.url, args.channel, args.mode, args.user)
+        command: Command | None = getattr(args, CAPABILITY_COMMAND, None)
+        if command is not None:
+            return _run_command(command, Settings.from_env(), chosen, args)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 1
+
+
+# Where a capability's subparser keeps its Command (a name no flag of theirs would take).
+CAPABILITY_COMMAND = "_guanban_command"
+
+
+def build_parser(capabilities: Sequence[Capability]) -> argparse.ArgumentParser:
+    """The shell's commands, then each capability's (`Capability.commands`), in the
+    registry's order."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="Guanban (馆伴)")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -47,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     qr = commands.add_parser("qr", help="printable check-in QR codes for seats and rooms")
     qr.add_argument("--out", default=str(INSTANCE_DIR / "qr"), help="folder (default: %(default)s)")
     qr.add_argument("--format", choices=("png", "pdf", "both"), default="both")
-    for capability in CAPABILITIES:  # each adds the flags that choose its codes
+    for capability in capabilities:  # each adds the flags that choose its codes
         if capability.qr is not None:
             capability.qr.arguments(qr)
 
@@ -60,34 +119,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     chat.add_argument("--mode", choices=("plain", "compatible", "safe"), default="safe")
     chat.add_argument("--user", default="oTerminalReader", help="the reader's openid/userid")
 
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "init-db":
-            return _init_db(Settings.from_env(), demo_data=args.demo_data)
-        if args.command == "serve":
-            return _serve(args)
-        if args.command == "create-staff":
-            return _create_staff(Settings.from_env(), args)
-        if args.command == "scheduler":
-            return _scheduler(Settings.from_env())
-        if args.command == "menu":
-            return _menu(Settings.from_env(), push=args.action == "push")
-        if args.command == "qr":
-            return _qr(Settings.from_env(), args)
-        if args.command == "demo":
-            return _demo(args)
-        if args.command == "chat":
-            from bot.dev.chat_cli import run_chat
+    taken = {name: "the shell" for name in SHELL_COMMANDS}
+    for capability in capabilities:
+        for command in capability.commands:
+            if command.name in taken:
+                # A developer's mistake, found by any command line: say whose name it is.
+                raise ValueError(
+                    f"capability {capability.name!r}: command {command.name!r} is taken by "
+                    f"{taken[command.name]}"
+                )
+            taken[command.name] = f"capability {capability.name!r}"
+            sub = commands.add_parser(command.name, help=command.help, description=command.help)
+            command.arguments(sub)
+            sub.set_defaults(**{CAPABILITY_COMMAND: command})
+    return parser
 
-            settings = Settings.from_env()
-            if not (settings.mp_token or settings.work_token):
-                # A developer's tool: with no keys set, speak to a `make run` demo.
-                settings = settings.with_demo_defaults()
-            return run_chat(settings, args.url, args.channel, args.mode, args.user)
-    except SettingsError as error:
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command named in `argv` (the top level has no option taking a value)."""
+    return argv[0] if argv and not argv[0].startswith("-") else None
+
+
+def _registry() -> tuple[Capability, ...]:
+    from handlers.registry import CAPABILITIES
+
+    return CAPABILITIES
+
+
+def _run_command(
+    command: Command,
+    settings: Settings,
+    capabilities: tuple[Capability, ...],
+    args: argparse.Namespace,
+) -> int:
+    """A capability's command, on a migrated database with the services of these
+    capabilities; its StaffError is the one line the librarian reads."""
+    from bot.core.db import migrate
+    from bot.core.errors import StaffError
+    from bot.schema import all_migrations
+    from handlers.kit.services import build_services
+
+    _configure_logging(settings)
+    migrate(settings.database, all_migrations(capabilities))
+    try:
+        return command.run(build_services(settings, capabilities=capabilities), args)
+    except StaffError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 1
+        return 1
 
 
 def _server_flags(
@@ -104,11 +182,13 @@ def _server_flags(
     parser.add_argument("--threads", type=int, default=4, help="request threads per worker")
 
 
-def _init_db(settings: Settings, demo_data: bool = False) -> int:
+def _init_db(
+    settings: Settings, capabilities: Sequence[Capability], demo_data: bool = False
+) -> int:
     from bot.core.db import connect, migrate
     from bot.schema import all_migrations
 
-    applied = migrate(settings.database, all_migrations(CAPABILITIES))
+    applied = migrate(settings.database, all_migrations(capabilities))
     print(f"database {settings.database}: {len(applied)} migration(s) applied")
     if demo_data:
         from bot.dev.demo import seed, seed_capabilities
@@ -117,28 +197,30 @@ def _init_db(settings: Settings, demo_data: bool = False) -> int:
         db = connect(settings.database)
         print(f"demo data: {seed(db)} reader(s) added")
         db.close()
-        for line in seed_capabilities(build_services(settings, capabilities=CAPABILITIES)):
+        for line in seed_capabilities(build_services(settings, capabilities=capabilities)):
             print(f"demo data: {line}")
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, capabilities: Sequence[Capability]) -> int:
     from bot.server import run_server
 
     settings = Settings.from_env()
     _configure_logging(settings)
-    _init_db(settings)
+    _init_db(settings, capabilities)
     return run_server(args.host, args.port, args.workers or settings.workers, args.threads)
 
 
-def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
+def _create_staff(
+    settings: Settings, capabilities: Sequence[Capability], args: argparse.Namespace
+) -> int:
     import getpass
 
     from bot.core import staff
     from bot.core.clock import system_clock
     from bot.core.db import connect
 
-    _init_db(settings)
+    _init_db(settings, capabilities)
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -158,24 +240,24 @@ def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _scheduler(settings: Settings) -> int:
+def _scheduler(settings: Settings, capabilities: Sequence[Capability]) -> int:
     from bot.outbound.scheduler import run_scheduler
     from handlers.kit.services import build_services
 
     _configure_logging(settings)
-    _init_db(settings)
-    return run_scheduler(build_services(settings, capabilities=CAPABILITIES), CAPABILITIES)
+    _init_db(settings, capabilities)
+    return run_scheduler(build_services(settings, capabilities=capabilities), capabilities)
 
 
-def _menu(settings: Settings, push: bool) -> int:
+def _menu(settings: Settings, capabilities: Sequence[Capability], push: bool) -> int:
     from bot.core.db import migrate
     from bot.outbound.menu import MenuError, push_menus, show_menus
     from bot.schema import all_migrations
     from handlers.kit.services import build_services
 
     _configure_logging(settings)
-    migrate(settings.database, all_migrations(CAPABILITIES))  # the token store's table
-    services = build_services(settings, capabilities=CAPABILITIES)
+    migrate(settings.database, all_migrations(capabilities))  # the token store's table
+    services = build_services(settings, capabilities=capabilities)
     try:
         for line in push_menus(services) if push else show_menus(services):
             print(line)
@@ -185,7 +267,7 @@ def _menu(settings: Settings, push: bool) -> int:
     return 0
 
 
-def _qr(settings: Settings, args: argparse.Namespace) -> int:
+def _qr(settings: Settings, capabilities: Sequence[Capability], args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bot.core.db import migrate
@@ -195,16 +277,15 @@ def _qr(settings: Settings, args: argparse.Namespace) -> int:
     from bot.schema import all_migrations
     from handlers.kit.services import build_services
 
-    migrate(settings.database, all_migrations(CAPABILITIES))  # qr_codes, the token store
-    services = build_services(settings, capabilities=CAPABILITIES)
+    printers = [capability.qr for capability in capabilities if capability.qr is not None]
+    if not printers:  # a bot built without the capabilities that print codes
+        print("error: no capability of this bot prints QR codes", file=sys.stderr)
+        return 1
+    migrate(settings.database, all_migrations(capabilities))  # qr_codes, the token store
+    services = build_services(settings, capabilities=capabilities)
     face = find_cjk_font()
     try:
-        labels = [
-            label
-            for capability in CAPABILITIES
-            if capability.qr is not None
-            for label in capability.qr.labels(services, args)
-        ]
+        labels = [label for codes in printers for label in codes.labels(services, args)]
         print(make_codes(services, labels, Path(args.out), args.format, face))
     except StaffError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -228,7 +309,7 @@ class DemoError(Exception):
     """The demo cannot start; the message is the one line the developer reads."""
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace, capabilities: Sequence[Capability]) -> int:
     """The bot in demo mode with everything around it, as `make run` starts it.
 
     Beside gunicorn (run here, as in `serve`) the demo starts two children: the project's fake
@@ -259,7 +340,7 @@ def _demo(args: argparse.Namespace) -> int:
     os.environ["LIBBOT_WORK_API_BASE"] = fake_url
     settings = Settings.from_env()
     _configure_logging(settings)
-    _init_db(settings, demo_data=True)
+    _init_db(settings, capabilities, demo_data=True)
 
     owner = os.getpid()
     children: list[subprocess.Popen[str]] = []

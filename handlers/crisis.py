@@ -32,6 +32,9 @@ OPENING = "谢谢你愿意告诉我。你现在的感受很重要，你不是一
 TALK_NOW = "现在就可以和专业的人聊聊（免费、保密）："
 DANGER = "如果你现在有危险或已经伤害了自己，请立即拨打 120 或 110，或马上告诉身边的同学、辅导员。"
 FOLLOW_UP = "我已请值班馆员尽快联系你（编号 {ref}）。你也可以继续在这里和我说说话。"
+# A bot built without the tickets console: no librarian would see the ticket, so none is
+# promised; the hotlines above are the help.
+FOLLOW_UP_ALONE = "你也可以继续在这里和我说说话。"
 
 
 class ActionCrisis(LibraryAction):
@@ -53,7 +56,8 @@ class ActionCrisis(LibraryAction):
         )
         lines = [OPENING, TALK_NOW]
         lines += [f"· {name} {number}" for name, number in self._hotlines()]
-        lines += [DANGER, FOLLOW_UP.format(ref=ref)]
+        answered = tickets.answered(self.services)
+        lines += [DANGER, FOLLOW_UP.format(ref=ref) if answered else FOLLOW_UP_ALONE]
         dispatcher.utter_message(text="\n".join(lines))
         # Whatever form was open (a booking, feedback) is dropped: it is not the moment.
         return [ActiveLoop(None), AllSlotsReset()]

@@ -23,6 +23,8 @@ FORM = "feedback_form"
 SLOT = "feedback_text"
 ASK = "请说说你的意见或建议（一条消息即可），我会转给负责的馆员～ 发送「取消」可放弃。"
 THANKS = "谢谢你的反馈🙏 已记录，编号 {ref}。馆员会在 {hours} 小时内处理，有进展会在这里告诉你。"
+# A bot built without the tickets console: recorded, but no librarian's answer is promised.
+THANKS_ALONE = "谢谢你的反馈🙏 已记录，编号 {ref}。"
 TOO_SHORT = "内容有点短，能再具体说说吗？比如在哪里、什么情况～"
 # The words that only say "I want to give feedback"; what remains is the feedback itself.
 TRIGGER = re.compile(
@@ -56,7 +58,8 @@ class ActionFeedback(LibraryAction):
             now=self.services.now(),
             due_in=timedelta(hours=hours),
         )
-        dispatcher.utter_message(text=THANKS.format(ref=ref, hours=hours))
+        thanks = THANKS if tickets.answered(self.services) else THANKS_ALONE
+        dispatcher.utter_message(text=thanks.format(ref=ref, hours=hours))
         return [SlotSet(SLOT, None), SlotSet("requested_slot", None), ActiveLoop(None)]
 
 

@@ -15,6 +15,10 @@ GREETING = "你好呀👋 我是{name}的小助手馆伴，有什么可以帮你
 HELP_TITLE = "我现在可以帮你："
 HELP_MENU = "底部菜单：{buttons}"
 HELP_FOOTER = "随时发送「帮助」看这份说明，「取消」结束当前操作，「转人工」联系馆员。"
+# For a bot built without the hand-off: the help never offers a command that goes nowhere.
+HELP_FOOTER_ALONE = "随时发送「帮助」看这份说明，「取消」结束当前操作。"
+# What the router's 「转人工」 runs (the intent "human"), whichever capability declares it.
+HANDOFF_ACTION = "action_human"
 
 
 def _library_name(action: LibraryAction) -> str:
@@ -28,7 +32,8 @@ def help_text(action: LibraryAction) -> str:
     buttons = _menu_button_names(action.services.library.get("menu", {}))
     if buttons:
         lines.append(HELP_MENU.format(buttons="、".join(f"「{b}」" for b in buttons)))
-    lines.append(HELP_FOOTER)
+    handoff = any(a.NAME == HANDOFF_ACTION for c in capabilities for a in c.actions)
+    lines.append(HELP_FOOTER if handoff else HELP_FOOTER_ALONE)
     return "\n".join(lines)
 
 

@@ -414,6 +414,10 @@ class Router:
     def _act(self, turn: Turn) -> None:
         if turn.action is None:
             return
+        if turn.action not in self.actions:  # built without its capability (see words)
+            turn.say(messages.NOT_IN_THIS_BOT)
+            turn.action, turn.save_state = None, False
+            return
         parse, state = turn.understood, turn.dialog
         dispatcher = CollectingDispatcher()
         result = self.actions[turn.action].run(dispatcher, self._tracker(turn), {})

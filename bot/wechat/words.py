@@ -25,6 +25,8 @@ COMING_SOON = (
 AFFIRM_ALONE = "好的👌 还有什么可以帮你的吗？"
 DENY_ALONE = "好的，没问题。需要时随时叫我～"
 LEFT_FORM = "（刚才的「{label}」没有完成，已退出。）"
+# A global command (帮助, 转人工) or event whose capability this bot was built without.
+NOT_IN_THIS_BOT = "抱歉，这项服务在这里还没有开通～"
 # Used only if the crisis action is missing from a trimmed capability list: a reader in
 # crisis is never answered with "I did not understand".
 CRISIS_FALLBACK = (

@@ -38,7 +38,10 @@ class Job:
 @dataclass(frozen=True)
 class Command:
     """A `python -m bot <name>` command: `arguments` adds its flags to the parser, `run`
-    does the work with the services of the settings in force and returns the exit status."""
+    does the work with the services of the settings in force and returns the exit status.
+    bot/__main__.py migrates the database first; a StaffError from `run` is printed as the
+    one line the librarian reads (exit status 1). A name the shell or another capability
+    has already taken stops every command line with both named."""
 
     name: str
     help: str

@@ -9,7 +9,7 @@ from typing import Any
 from handlers.kit.capability import Capability, Reader
 from handlers.kit.console import Plugin
 from handlers.kit.services import Services
-from handlers.tickets import demo, store
+from handlers.tickets import api, demo, store
 from handlers.tickets.handoff import FORM, ActionHuman
 
 
@@ -29,7 +29,7 @@ def keeps_reader_heard(services: Services, reader: Reader) -> bool:
 
 
 CAPABILITY = Capability(
-    name="handoff",
+    name=api.NAME,
     actions=(ActionHuman,),
     migrations=(store.migrations,),
     forms={FORM: ActionHuman.NAME},
