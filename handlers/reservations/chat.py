@@ -1,7 +1,8 @@
 """Reservations in chat: book a seat or room through a form, list and cancel bookings,
 check in (a scanned QR code or 「签到」), 暂离 and 退座.
 
-The rules and the database live in handlers.reservations.store; this module holds the conversation.
+The rules and the database live in the other modules of handlers.reservations (rules,
+availability, bookings, presence, store); this module holds the conversation.
 The booking form asks for what is missing (type, date, start, end; the group size for
 rooms), then shows what is free — or, when the wish cannot be met, the nearest alternatives
 to pick by number — and books only after 「确认」. A BookingError is a UserFacingError: what
@@ -34,8 +35,8 @@ from handlers.kit.forms import (
     within_opening_hours,
 )
 from handlers.library.hours_text import day_label, hm
-from handlers.reservations import store as bookings
-from handlers.reservations import words
+from handlers.reservations import availability, bookings, presence, store, words
+from handlers.reservations.rules import check_rules
 from handlers.reservations.spaces import TYPES, Space, spaces_of
 from handlers.reservations.store import BookingError, Reader, Wish
 
@@ -160,10 +161,10 @@ class ActionReserve(FormAction):
         db, now = services.db(), services.now()
         wish = self._wish(slots)
         try:
-            bookings.check_rules(
+            check_rules(
                 db, spaces_of(services), services.calendar, reader(services, tracker), wish, now
             )
-            vacant = bookings.free(db, spaces_of(services), wish)
+            vacant = availability.free(db, spaces_of(services), wish)
             if wish.space_id:
                 space = bookings.named_space(spaces_of(services), wish)
                 if space not in vacant:
@@ -180,7 +181,9 @@ class ActionReserve(FormAction):
         if error.reason not in ("taken", "group_size", "closed_space"):
             return Review(error.message, go_on=False)
         services = self.services
-        found = bookings.alternatives(services.db(), spaces_of(services), services.calendar, wish)
+        found = availability.alternatives(
+            services.db(), spaces_of(services), services.calendar, wish
+        )
         if not found:
             return Review(f"{error.message}\n{words.NO_OFFERS}")
         today = services.now().date()
@@ -265,7 +268,7 @@ class ActionMyReservations(LibraryAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
-        found = bookings.of_reader(
+        found = store.of_reader(
             self.services.db(), reader(self.services, tracker), self.services.now()
         )
         if not found:
@@ -292,7 +295,7 @@ class ActionCancelReservation(LibraryAction):
         target = tracker.get_slot("cancel_target") if in_form else None
         choices = (tracker.get_slot("cancel_choices") or []) if in_form else []
         if target:
-            booking = bookings.get(db, int(target))
+            booking = store.get(db, int(target))
             if YES.match(text) and booking is not None:
                 try:
                     bookings.cancel(db, booking, "reader", "", now)
@@ -318,7 +321,7 @@ class ActionCancelReservation(LibraryAction):
             return self._confirm(dispatcher, int(target))
         open_ = [
             b
-            for b in bookings.of_reader(db, reader(services, tracker), now)
+            for b in store.of_reader(db, reader(services, tracker), now)
             if b["status"] == "booked"
         ]
         narrowed = _narrowed(open_, text, tracker)
@@ -338,7 +341,7 @@ class ActionCancelReservation(LibraryAction):
 
     def _confirm(self, dispatcher: CollectingDispatcher, booking_id: int) -> Events:
         services = self.services
-        booking = bookings.get(services.db(), booking_id)
+        booking = store.get(services.db(), booking_id)
         assert booking is not None
         described = words.describe(booking, spaces_of(services), services.now().date())
         dispatcher.utter_message(text=words.CONFIRM_CANCEL.format(booking=described))
@@ -398,7 +401,7 @@ class ActionCheckIn(LibraryAction):
         if _is_scan(tracker) and spaces.get(space_id) is None:
             dispatcher.utter_message(text=words.UNKNOWN_CODE)
             return []
-        mine = bookings.current_booking(db, who, now, spaces)
+        mine = presence.current_booking(db, who, now, spaces)
         if mine is None:
             early = self._too_early(who, now)
             if early:
@@ -407,7 +410,7 @@ class ActionCheckIn(LibraryAction):
         if space_id and mine is None:
             dispatcher.utter_message(text=self._not_yours(space_id, now))
             return []
-        booking = bookings.check_in(db, spaces, who, now, space_id)  # BookingError: said
+        booking = presence.check_in(db, spaces, who, now, space_id)  # BookingError: said
         template = words.BACK if mine and mine["status"] == "away" else words.CHECKED_IN
         described = words.describe(booking, spaces, now.date())
         dispatcher.utter_message(text=template.format(booking=described))
@@ -416,10 +419,10 @@ class ActionCheckIn(LibraryAction):
     def _too_early(self, who: Reader, now: datetime) -> str:
         """The reader's next booking today, when they come before its check-in opens."""
         spaces = spaces_of(self.services)
-        for booking in bookings.of_reader(self.services.db(), who, now):
+        for booking in store.of_reader(self.services.db(), who, now):
             if booking["day"] == now.date().isoformat() and booking["status"] == "booked":
                 rules = spaces.rules[booking["space_type"]]
-                opens = bookings.span(booking)[0] - timedelta(minutes=rules.check_in_before)
+                opens = store.span(booking)[0] - timedelta(minutes=rules.check_in_before)
                 return words.TOO_EARLY.format(
                     opens=hm(opens.time()), booking=words.describe(booking, spaces, now.date())
                 )
@@ -440,7 +443,7 @@ class ActionCheckIn(LibraryAction):
         if not hours.is_open or last - minute < rules.min_minutes:
             return words.SEAT_HELD
         start, end = time(minute // 60, minute % 60), time(last // 60, last % 60)
-        if not bookings.occupancy(services.db(), now.date()).is_free(space.id, start, end):
+        if not availability.occupancy(services.db(), now.date()).is_free(space.id, start, end):
             return words.SEAT_HELD
         wish = Wish(
             space.type, now.date(), start, end, party_size=space.min_group, space_id=space.id
@@ -458,7 +461,7 @@ class ActionStepOut(LibraryAction):
     ) -> Events:
         services = self.services
         now = services.now()
-        _, minutes = bookings.step_out(
+        _, minutes = presence.step_out(
             services.db(), spaces_of(services), reader(services, tracker), now
         )
         until = hm((now + timedelta(minutes=minutes)).time())
@@ -474,7 +477,7 @@ class ActionReleaseSeat(LibraryAction):
     ) -> Events:
         services = self.services
         now = services.now()
-        booking = bookings.release(
+        booking = presence.release(
             services.db(), spaces_of(services), reader(services, tracker), now
         )
         described = words.describe(booking, spaces_of(services), now.date())

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 from bot.core.values import MP
 from handlers.kit.services import Services
-from handlers.reservations import store as bookings
+from handlers.reservations import bookings, store
 from handlers.reservations.spaces import spaces_of
 
 DEMO_SEATS = 240
@@ -36,13 +36,13 @@ def seed_bookings(services: Services) -> int:
             end = start + (240 if kind == "seat" else 120)
             if end > hours.closes.hour * 60 + hours.closes.minute:
                 continue
-            wish = bookings.Wish(
+            wish = store.Wish(
                 kind, day, time(start // 60, start % 60), time(end // 60, end % 60), party_size=4
             )
-            reader = bookings.Reader(MP, f"oDemoBooker{offset}{n:03d}")
+            reader = store.Reader(MP, f"oDemoBooker{offset}{n:03d}")
             try:
                 bookings.book(db, spaces_of(services), services.calendar, reader, wish, now)
-            except bookings.BookingError:
+            except store.BookingError:
                 continue  # outside what the rules allow at this hour: fewer demo bookings
             made += 1
     return made

@@ -1,7 +1,7 @@
 """Notices about bookings, sent later through the outbox, and the job that sends them.
 
 `tick(services)` runs every minute in `python -m bot scheduler`: it settles bookings (no-shows,
-overstayed 暂离, finished ones — handlers.bookings.settle) and queues what readers should
+overstayed 暂离, finished ones — presence.settle) and queues what readers should
 hear: a reminder before the start, a warning when the check-in window is about to close, and
 a notice when a booking was released. Staff cancellations and closures queue theirs in
 handlers.reservations.staff.
@@ -22,8 +22,7 @@ from bot.core import outbox
 from bot.core.clock import isoformat
 from handlers.kit.services import Services
 from handlers.library.hours_text import hm
-from handlers.reservations import store as bookings
-from handlers.reservations import words
+from handlers.reservations import presence, store, violations, words
 from handlers.reservations.spaces import Spaces, spaces_of
 
 log = logging.getLogger("guanban.bookings")
@@ -37,7 +36,7 @@ def notify(
     """Queue one notice to the booking's reader; a second call with the same `what` (and
     `tag`) for the same booking is a no-op. `fields` are what a template message's keywords
     take ([templates.booking.<what>] in config) when the reader is outside WeChat's 48 h."""
-    start, end = bookings.span(booking)
+    start, end = store.span(booking)
     fields = {
         "ref": booking["ref"],
         "space": booking["space_id"],
@@ -59,7 +58,7 @@ def notify(
 
 def _deadline(booking: dict[str, Any], spaces: Spaces) -> datetime:
     rules = spaces.rules[booking["space_type"]]
-    return bookings.span(booking)[0] + timedelta(minutes=rules.check_in_after)
+    return store.span(booking)[0] + timedelta(minutes=rules.check_in_after)
 
 
 def remind(db: Database, spaces: Spaces, now: datetime) -> int:
@@ -71,7 +70,7 @@ def remind(db: Database, spaces: Spaces, now: datetime) -> int:
         "SELECT * FROM bookings WHERE status = 'booked' AND day = ? ORDER BY start",
         [today.isoformat()],
     ):
-        start = bookings.span(booking)[0]
+        start = store.span(booking)[0]
         deadline = _deadline(booking, spaces)
         described = words.describe(booking, spaces, today)
         made = datetime.fromisoformat(booking["created_at"])
@@ -97,17 +96,17 @@ def released(services: Services, changed: dict[str, list[dict[str, Any]]]) -> No
     policy = spaces.policy
     for kind, template in (("no_show", words.NO_SHOW), ("overstay", words.OVERSTAY)):
         for booking in changed[kind]:
-            reader = bookings.Reader(booking["channel"], booking["user_id"])
+            reader = store.Reader(booking["channel"], booking["user_id"])
             text = template.format(
                 booking=words.describe(booking, spaces, now.date()),
                 deadline=hm(_deadline(booking, spaces).time()),
-                minutes=bookings.away_allowance(booking, spaces.rules[booking["space_type"]]),
+                minutes=presence.away_allowance(booking, spaces.rules[booking["space_type"]]),
                 window=policy.window_days,
-                count=bookings.violations_within(db, reader, now, policy.window_days),
+                count=violations.violations_within(db, reader, now, policy.window_days),
                 limit=policy.limit,
                 days=policy.suspend_days,
             )
-            until = bookings.suspended_until(db, spaces, reader, now)
+            until = violations.suspended_until(db, spaces, reader, now)
             if until is not None:
                 text += "\n" + words.SUSPENDED.format(
                     limit=policy.limit, until=f"{until.month}月{until.day}日 {until:%H:%M}"
@@ -118,7 +117,7 @@ def released(services: Services, changed: dict[str, list[dict[str, Any]]]) -> No
 def tick(services: Services) -> None:
     """The minute's work: settle, then tell."""
     db, now = services.db(), services.now()
-    changed = bookings.settle(db, spaces_of(services), now)
+    changed = presence.settle(db, spaces_of(services), now)
     released(services, changed)
     queued = remind(db, spaces_of(services), now)
     if any(changed.values()) or queued:

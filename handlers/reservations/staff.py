@@ -12,8 +12,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 from handlers.kit.services import Services
-from handlers.reservations import store as bookings
-from handlers.reservations import words
+from handlers.reservations import availability, bookings, store, violations, words
+from handlers.reservations import closures as space_closures
 from handlers.reservations.notices import notify
 from handlers.reservations.spaces import spaces_of
 from handlers.reservations.store import BookingError, Wish
@@ -32,7 +32,7 @@ def cancel_booking(services: Services, booking_id: int, by: str, reason: str) ->
     """Cancel a booking not yet begun; its reader is told why."""
     reason = _reason(reason)
     db, now = services.db(), services.now()
-    booking = bookings.get(db, booking_id)
+    booking = store.get(db, booking_id)
     if booking is None:
         raise BookingError(f"没有编号为 {booking_id} 的预约。", "not_found")
     cancelled = bookings.cancel(db, booking, by, reason, now)
@@ -57,7 +57,7 @@ def close_space(
         raise BookingError("结束时间要晚于开始时间。", "bad_period")
     if ends <= now:
         raise BookingError("这段时间已经过去了。", "bad_period")
-    closure, affected = bookings.add_closure(db, space.id, starts, ends, reason, by, now)
+    closure, affected = space_closures.add_closure(db, space.id, starts, ends, reason, by, now)
     period = _period(starts, ends)
     for booking in affected:
         described = words.describe(booking, spaces, now.date())
@@ -91,7 +91,7 @@ def _offers(services: Services, booking: dict[str, Any]) -> str:
         end=time.fromisoformat(booking["end"]),
         party_size=int(booking["party_size"]),
     )
-    found = bookings.alternatives(services.db(), spaces_of(services), services.calendar, wish)
+    found = availability.alternatives(services.db(), spaces_of(services), services.calendar, wish)
     if not found:
         return words.CLOSED_NO_OFFERS
     lines = [words.offer_request(option) for option in found]
@@ -99,11 +99,11 @@ def _offers(services: Services, booking: dict[str, Any]) -> str:
 
 
 def lift_closure(services: Services, closure_id: int, by: str) -> bool:
-    return bookings.lift_closure(services.db(), closure_id, by, services.now())
+    return space_closures.lift_closure(services.db(), closure_id, by, services.now())
 
 
-closures = bookings.closures  # reading needs no notice: the console may call either
+closures = space_closures.closures  # reading needs no notice: the console may call either
 
 
 def waive_violation(services: Services, violation_id: int, by: str, reason: str) -> bool:
-    return bookings.waive(services.db(), violation_id, by, _reason(reason), services.now())
+    return violations.waive(services.db(), violation_id, by, _reason(reason), services.now())

@@ -13,10 +13,9 @@ from bot.core import outbox
 from bot.core.clock import TZ
 from bot.outbound.scheduler import all_jobs
 from handlers.registry import CAPABILITIES
+from handlers.reservations import bookings, presence, store, words
 from handlers.reservations import notices as booking_notices
 from handlers.reservations import staff as space_staff
-from handlers.reservations import store as bookings
-from handlers.reservations import words
 from handlers.reservations.spaces import spaces_of
 from handlers.reservations.store import BookingError, Reader, Wish
 from tests.conftest import Clock
@@ -109,9 +108,9 @@ def test_a_warning_before_the_check_in_closes_then_a_no_show(services: Any, cloc
     tick_at(services, clock, "08:10")
     assert [k for k, _ in notices(services)] == ["booking.check_in_warning"]
     tick_at(services, clock, "08:14")  # the last minute of the grace period: still held
-    assert bookings.get(services.db(), made["id"])["status"] == "booked"
+    assert store.get(services.db(), made["id"])["status"] == "booked"
     tick_at(services, clock, "08:15")
-    assert bookings.get(services.db(), made["id"])["status"] == "no_show"
+    assert store.get(services.db(), made["id"])["status"] == "no_show"
     kinds = [k for k, _ in notices(services)]
     assert kinds == ["booking.check_in_warning", "booking.no_show"]
     text = notices(services)[-1][1]
@@ -125,7 +124,7 @@ def test_a_warning_before_the_check_in_closes_then_a_no_show(services: Any, cloc
 def test_a_checked_in_reader_gets_no_warning(services: Any, clock: Clock) -> None:
     book(services, ALICE, wish("08:00", "10:00"))
     clock.now = at("08:05")
-    bookings.check_in(services.db(), spaces_of(services), ALICE, clock.now)
+    presence.check_in(services.db(), spaces_of(services), ALICE, clock.now)
     tick_at(services, clock, "08:10")
     tick_at(services, clock, "08:20")
     assert notices(services) == []
@@ -134,13 +133,13 @@ def test_a_checked_in_reader_gets_no_warning(services: Any, clock: Clock) -> Non
 def test_overstaying_step_out_releases_with_a_violation(services: Any, clock: Clock) -> None:
     made = book(services, ALICE, wish("08:00", "11:00"))
     clock.now = at("08:00")
-    bookings.check_in(services.db(), spaces_of(services), ALICE, clock.now)
+    presence.check_in(services.db(), spaces_of(services), ALICE, clock.now)
     clock.now = at("09:00")
-    bookings.step_out(services.db(), spaces_of(services), ALICE, clock.now)
+    presence.step_out(services.db(), spaces_of(services), ALICE, clock.now)
     tick_at(services, clock, "09:29")
-    assert bookings.get(services.db(), made["id"])["status"] == "away"
+    assert store.get(services.db(), made["id"])["status"] == "away"
     tick_at(services, clock, "09:30")
-    assert bookings.get(services.db(), made["id"])["status"] == "released"
+    assert store.get(services.db(), made["id"])["status"] == "released"
     [(kind, text)] = notices(services)
     assert kind == "booking.overstay" and "超过 30 分钟" in text
 
@@ -175,7 +174,7 @@ def test_staff_cancel_tells_the_reader_why(services: Any, clock: Clock) -> None:
         space_staff.cancel_booking(services, made["id"], "staff:wang", "")
     assert error.value.reason == "reason_required"
     space_staff.cancel_booking(services, made["id"], "staff:wang", "座位临时用于考试")
-    assert bookings.get(services.db(), made["id"])["cancelled_by"] == "staff:wang"
+    assert store.get(services.db(), made["id"])["cancelled_by"] == "staff:wang"
     [(kind, text)] = notices(services)
     assert kind == "booking.staff_cancelled"
     assert text == words.STAFF_CANCELLED.format(
@@ -196,7 +195,7 @@ def test_a_closure_cancels_notifies_with_alternatives_and_refuses_new_bookings(
         services, "T201", at("13:00"), at("18:00"), "空调维修", "staff:wang"
     )
     assert [b["id"] for b in result["affected"]] == [made["id"]]
-    assert bookings.get(services.db(), made["id"])["status"] == "cancelled"
+    assert store.get(services.db(), made["id"])["status"] == "cancelled"
     [(kind, text)] = notices(services)
     assert kind == "booking.closed"
     assert "201 研讨间在 11月22日 13:00–18:00 暂停开放（空调维修）" in text
@@ -239,10 +238,10 @@ def test_closure_bad_input_is_refused_precisely(services: Any) -> None:
 def test_a_closure_from_now_ends_a_booking_in_use(services: Any, clock: Clock) -> None:
     made = book(services, ALICE, wish("08:00", "12:00"))
     clock.now = at("08:00")
-    bookings.check_in(services.db(), spaces_of(services), ALICE, clock.now)
+    presence.check_in(services.db(), spaces_of(services), ALICE, clock.now)
     clock.now = at("09:00")
     space_staff.close_space(services, "A001", at("10:00"), at("12:00"), "漏水维修", "staff:wang")
-    row = bookings.get(services.db(), made["id"])
+    row = store.get(services.db(), made["id"])
     assert (row["status"], row["end"]) == ("checked_in", "10:00")
     assert "将提前结束" in notices(services)[0][1]
 

@@ -12,7 +12,7 @@ import pytest
 from bot.core.clock import TZ
 from bot.core.db import connect, migrate
 from handlers.library.calendar import LibraryCalendar
-from handlers.reservations import store as bookings
+from handlers.reservations import availability, bookings, presence, store, violations
 from handlers.reservations.spaces import from_config
 from handlers.reservations.store import BookingError, Reader, Wish
 from tests.conftest import ROOT
@@ -32,7 +32,7 @@ def moment(day: date, hhmm: str) -> datetime:
 @pytest.fixture
 def db(tmp_path: Path) -> Any:
     path = tmp_path / "b.sqlite3"
-    migrate(path, [bookings.migrations])
+    migrate(path, [store.migrations])
     return connect(path)
 
 
@@ -146,7 +146,7 @@ def test_alternatives_offer_another_space_or_another_time(db: Any) -> None:
     wish = Wish("discussion_room", MONDAY, time(14), time(16), party_size=9)
     book(db, wish, now)  # T405 is the only room for 9
     assert refused(db, wish, now, Reader("mp", "oSecond")) == "taken"
-    offers = bookings.alternatives(db, SPACES, CALENDAR, wish)
+    offers = availability.alternatives(db, SPACES, CALENDAR, wish)
     assert offers and all(o.space_id == "T405" for o in offers)
     assert {(o.start, o.end) for o in offers} >= {(time(12), time(14)), (time(16), time(18))}
 
@@ -154,18 +154,18 @@ def test_alternatives_offer_another_space_or_another_time(db: Any) -> None:
 def test_check_in_window_step_out_and_release(db: Any) -> None:
     made = book(db, seat(start="09:00", end="11:00", space_id="A005"), moment(MONDAY, "08:00"))
     with pytest.raises(BookingError):
-        bookings.check_in(db, SPACES, STUDENT, moment(MONDAY, "08:49"))
+        presence.check_in(db, SPACES, STUDENT, moment(MONDAY, "08:49"))
     with pytest.raises(BookingError) as wrong:
-        bookings.check_in(db, SPACES, STUDENT, moment(MONDAY, "08:50"), space_id="A006")
+        presence.check_in(db, SPACES, STUDENT, moment(MONDAY, "08:50"), space_id="A006")
     assert wrong.value.reason == "wrong_space"
     assert (
-        bookings.check_in(db, SPACES, STUDENT, moment(MONDAY, "08:50"), "a005")["status"]
+        presence.check_in(db, SPACES, STUDENT, moment(MONDAY, "08:50"), "a005")["status"]
         == "checked_in"
     )
-    away, allowed = bookings.step_out(db, SPACES, STUDENT, moment(MONDAY, "09:30"))
+    away, allowed = presence.step_out(db, SPACES, STUDENT, moment(MONDAY, "09:30"))
     assert (away["status"], allowed) == ("away", 30)
-    assert bookings.check_in(db, SPACES, STUDENT, moment(MONDAY, "09:50"))["status"] == "checked_in"
-    released = bookings.release(db, SPACES, STUDENT, moment(MONDAY, "10:01"))
+    assert presence.check_in(db, SPACES, STUDENT, moment(MONDAY, "09:50"))["status"] == "checked_in"
+    released = presence.release(db, SPACES, STUDENT, moment(MONDAY, "10:01"))
     assert released["status"] == "released"
     # The rest (from 10:05) is free for someone else.
     other = Reader("mp", "oLater")
@@ -178,8 +178,8 @@ def test_a_seat_left_early_is_not_offered_for_the_minutes_it_was_held(db: Any) -
     # A001 is held 09:00–10:05 (left at 10:01); 10:00–11:00 overlaps those slot rows, so the
     # booking goes to the next seat rather than failing on A001 again and again.
     book(db, seat(start="09:00", end="11:00"), moment(MONDAY, "08:00"))
-    bookings.check_in(db, SPACES, STUDENT, moment(MONDAY, "08:55"))
-    bookings.release(db, SPACES, STUDENT, moment(MONDAY, "10:01"))
+    presence.check_in(db, SPACES, STUDENT, moment(MONDAY, "08:55"))
+    presence.release(db, SPACES, STUDENT, moment(MONDAY, "10:01"))
     other = book(db, seat(start="10:00", end="11:00"), moment(MONDAY, "10:02"), Reader("mp", "o2"))
     assert other["space_id"] != "A001"
     assert book(db, seat(start="10:30", end="11:30", space_id="A001"), moment(MONDAY, "10:02"))
@@ -187,13 +187,13 @@ def test_a_seat_left_early_is_not_offered_for_the_minutes_it_was_held(db: Any) -
 
 def test_the_last_minute_of_the_grace_period_and_a_no_show(db: Any) -> None:
     book(db, seat(start="09:00", end="11:00"), moment(MONDAY, "08:00"))
-    assert bookings.settle(db, SPACES, moment(MONDAY, "09:14"))["no_show"] == []
-    assert bookings.check_in(db, SPACES, STUDENT, moment(MONDAY, "09:14"))["status"] == "checked_in"
+    assert presence.settle(db, SPACES, moment(MONDAY, "09:14"))["no_show"] == []
+    assert presence.check_in(db, SPACES, STUDENT, moment(MONDAY, "09:14"))["status"] == "checked_in"
     other = Reader("mp", "oLate")
     late = book(db, seat(start="09:00", end="11:00"), moment(MONDAY, "08:00"), other)
-    [released] = bookings.settle(db, SPACES, moment(MONDAY, "09:15"))["no_show"]
+    [released] = presence.settle(db, SPACES, moment(MONDAY, "09:15"))["no_show"]
     assert released["id"] == late["id"]
-    assert bookings.get(db, late["id"])["status"] == "no_show"  # type: ignore[index]
+    assert store.get(db, late["id"])["status"] == "no_show"  # type: ignore[index]
     # Freed: another reader can take that seat now.
     third = Reader("mp", "oThird")
     assert book(
@@ -206,27 +206,27 @@ def test_the_last_minute_of_the_grace_period_and_a_no_show(db: Any) -> None:
 
 def test_overstaying_step_out_is_a_violation_with_longer_meal_time(db: Any) -> None:
     book(db, seat(start="11:00", end="15:00"), moment(MONDAY, "08:00"))
-    bookings.check_in(db, SPACES, STUDENT, moment(MONDAY, "11:00"))
-    _, allowed = bookings.step_out(db, SPACES, STUDENT, moment(MONDAY, "11:30"))
+    presence.check_in(db, SPACES, STUDENT, moment(MONDAY, "11:00"))
+    _, allowed = presence.step_out(db, SPACES, STUDENT, moment(MONDAY, "11:30"))
     assert allowed == 60  # lunch
-    assert bookings.settle(db, SPACES, moment(MONDAY, "12:29"))["overstay"] == []
-    assert len(bookings.settle(db, SPACES, moment(MONDAY, "12:30"))["overstay"]) == 1
+    assert presence.settle(db, SPACES, moment(MONDAY, "12:29"))["overstay"] == []
+    assert len(presence.settle(db, SPACES, moment(MONDAY, "12:30"))["overstay"]) == 1
 
 
 def test_three_violations_in_30_days_suspend_for_7_days_and_a_waiver_lifts_it(db: Any) -> None:
     days = [MONDAY - timedelta(days=d) for d in (20, 10, 0)]
     for day in days:
         book(db, seat(day=day), moment(day, "08:00"))
-        bookings.settle(db, SPACES, moment(day, "09:15"))
+        presence.settle(db, SPACES, moment(day, "09:15"))
     now = moment(MONDAY, "09:20")
-    until = bookings.suspended_until(db, SPACES, STUDENT, now)
+    until = violations.suspended_until(db, SPACES, STUDENT, now)
     assert until == moment(MONDAY, "09:15") + timedelta(days=7)
     assert refused(db, seat(day=MONDAY, start="12:00", end="13:00"), now) == "suspended"
     [(violation_id,)] = db.execute("SELECT id FROM violations ORDER BY id LIMIT 1").fetchall()
-    assert bookings.waive(db, violation_id, "ann", "校园卡系统故障", now)
-    assert bookings.suspended_until(db, SPACES, STUDENT, now) is None
+    assert violations.waive(db, violation_id, "ann", "校园卡系统故障", now)
+    assert violations.suspended_until(db, SPACES, STUDENT, now) is None
     with pytest.raises(BookingError):
-        bookings.waive(db, violation_id + 1, "ann", "  ", now)
+        violations.waive(db, violation_id + 1, "ann", "  ", now)
 
 
 def test_cancel_frees_the_space(db: Any) -> None:

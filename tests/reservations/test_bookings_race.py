@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.db import connect, migrate
-from handlers.reservations import store as bookings
+from handlers.reservations import store
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -20,7 +20,7 @@ import sys, time, tomllib
 from datetime import date, datetime, time as clock
 from bot.core.clock import TZ
 from bot.core.db import connect
-from handlers.reservations import store as bookings
+from handlers.reservations import bookings, store
 from handlers.library.calendar import LibraryCalendar
 from handlers.reservations.spaces import from_config
 library = tomllib.load(open("config/library.example.toml", "rb"))
@@ -34,11 +34,11 @@ won = 0
 for n in range(40):
     # Everyone wants one of the same 25 seats (A001-A025), 08:00-12:00.
     seat = f"A{(n % 25) + 1:03d}"
-    wish = bookings.Wish("seat", day, clock(8), clock(12), space_id=seat)
+    wish = store.Wish("seat", day, clock(8), clock(12), space_id=seat)
     try:
-        bookings.book(db, spaces, calendar, bookings.Reader("mp", f"o{racer}-{n}"), wish, now)
+        bookings.book(db, spaces, calendar, store.Reader("mp", f"o{racer}-{n}"), wish, now)
         won += 1
-    except bookings.BookingError:
+    except store.BookingError:
         pass
 print(won)
 """
@@ -46,7 +46,7 @@ print(won)
 
 def test_processes_racing_for_the_same_seats_never_double_book(tmp_path: Path) -> None:
     path = tmp_path / "race.sqlite3"
-    migrate(path, [bookings.migrations])
+    migrate(path, [store.migrations])
     start = time.time() + 2
     racers = [
         subprocess.Popen(

@@ -17,9 +17,9 @@ from bot.core import outbox, users
 from bot.core.clock import TZ
 from bot.core.values import Incoming
 from handlers.registry import CAPABILITIES
+from handlers.reservations import bookings, presence
 from handlers.reservations import reports as space_reports
 from handlers.reservations import staff as space_staff
-from handlers.reservations import store as bookings
 from handlers.reservations.spaces import spaces_of
 from handlers.reservations.store import BookingError, Reader, Wish
 from tests.conftest import Clock, Console
@@ -103,9 +103,9 @@ def seed_hall(console: Console, clock: Clock) -> dict[str, str]:
         "zhao": book(console, ZHAO, "14:00", "16:00", "A004")["ref"],
         "sun": book(console, SUN, "10:00", "12:00", "T201", "discussion_room", 3)["ref"],
     }
-    bookings.check_in(db, spaces, LI, at("08:05"))
-    bookings.check_in(db, spaces, ZHANG, at("08:35"))
-    bookings.step_out(db, spaces, LI, at("09:00"))
+    presence.check_in(db, spaces, LI, at("08:05"))
+    presence.check_in(db, spaces, ZHANG, at("08:35"))
+    presence.step_out(db, spaces, LI, at("09:00"))
     clock.now = at("08:00")
     space_staff.close_space(
         console.services, "T301", at("09:00"), at("12:00"), "更换空调滤网", "staff:ada"
@@ -606,7 +606,7 @@ def test_the_lift_button_on_the_page(console: Console, hall: dict[str, str]) -> 
 def no_show(console: Console, hall: dict[str, str], clock: Clock) -> int:
     """王 did not come to A003: released at 09:15 with a violation."""
     clock.now = at("09:15")
-    changed = bookings.settle(console.services.db(), spaces_of(console.services), clock.now)
+    changed = presence.settle(console.services.db(), spaces_of(console.services), clock.now)
     assert [b["ref"] for b in changed["no_show"]] == [hall["wang"]]
     [row] = space_reports.violations(console.services.db())[0]
     return int(row["id"])
@@ -736,13 +736,13 @@ def used_monday(console: Console, clock: Clock) -> None:
     skipped = book(console, ZHAO, "14:00", "15:00", "A004")  # cancelled by the reader
     book(console, SUN, "10:00", "11:00", "T201", "discussion_room", 3)  # in 10:00–11:00
     bookings.cancel(db, skipped, "reader", "", at("07:30"))
-    bookings.check_in(db, spaces, ZHANG, at("08:10"))
-    bookings.check_in(db, spaces, LI, at("08:30"))
-    bookings.settle(db, spaces, at("09:15"))
-    bookings.release(db, spaces, LI, at("09:30"))
-    bookings.settle(db, spaces, at("10:00"))
-    bookings.check_in(db, spaces, SUN, at("10:00"))
-    bookings.settle(db, spaces, at("11:00"))
+    presence.check_in(db, spaces, ZHANG, at("08:10"))
+    presence.check_in(db, spaces, LI, at("08:30"))
+    presence.settle(db, spaces, at("09:15"))
+    presence.release(db, spaces, LI, at("09:30"))
+    presence.settle(db, spaces, at("10:00"))
+    presence.check_in(db, spaces, SUN, at("10:00"))
+    presence.settle(db, spaces, at("11:00"))
     clock.now = at("20:00")
 
 

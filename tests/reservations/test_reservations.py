@@ -13,8 +13,7 @@ import pytest
 from bot.core.clock import TZ
 from bot.dev.callback_client import WeChatPeer
 from handlers.kit import forms
-from handlers.reservations import store as bookings
-from handlers.reservations import words
+from handlers.reservations import bookings, store, words
 from handlers.reservations.spaces import spaces_of
 from handlers.reservations.store import Reader, Wish
 from tests.conftest import Clock
@@ -63,7 +62,7 @@ def scan(app: Any, mp_peer: WeChatPeer) -> Any:
 
 
 def active(services: Any, user: str = READER) -> list[dict[str, Any]]:
-    return bookings.of_reader(services.db(), Reader("mp", user), services.now())
+    return store.of_reader(services.db(), Reader("mp", user), services.now())
 
 
 def book_for(services: Any, user: str, wish: Wish) -> dict[str, Any]:
