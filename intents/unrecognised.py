@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -170,6 +170,25 @@ def count(db: Database, status: str = NEW) -> int:
     return int(
         db.execute("SELECT count(*) FROM unrecognised WHERE status = ?", [status]).fetchone()[0]
     )
+
+
+def unexported(db: Database) -> int:
+    """Labelled rows whose label is not in the labels folder yet."""
+    row = db.execute(
+        "SELECT count(*) FROM unrecognised WHERE status = 'labelled' AND exported_at IS NULL"
+    )
+    return int(row.fetchone()[0])
+
+
+def received_per_day(db: Database, since: date) -> dict[str, int]:
+    """How many rows came in on each day from `since` on: ISO day → count (days with
+    none are absent)."""
+    rows = db.execute(
+        "SELECT substr(received_at, 1, 10), count(*) FROM unrecognised "
+        "WHERE received_at >= ? GROUP BY 1",
+        [since.isoformat()],
+    ).fetchall()
+    return {str(day): int(n) for day, n in rows}
 
 
 def _review(db: Database, row_id: int, sql: str, params: list[Any]) -> Change | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import marshmallow as ma
@@ -23,19 +22,7 @@ api = ApiBlueprint("api_accounts", __name__, description="Staff accounts and the
 
 
 def audit_page(limit: int, skip: int, action: str = "") -> tuple[list[dict[str, Any]], int]:
-    db = auth.runtime().services.db()
-    where, params = ("WHERE action LIKE ?", [f"{action}%"]) if action else ("", [])
-    total = db.execute(f"SELECT count(*) FROM audit_log {where}", params).fetchone()[0]
-    rows = []
-    for item in db.query(
-        f"SELECT id, at, username, action, target, before, after, ip FROM audit_log {where} "
-        "ORDER BY id DESC LIMIT ? OFFSET ?",
-        [*params, limit, skip],
-    ):
-        for key in ("before", "after"):
-            item[key] = json.loads(item[key]) if item[key] else None
-        rows.append(item)
-    return rows, int(total)
+    return staff.audit_entries(auth.runtime().services.db(), limit, skip, action)
 
 
 def staff_json(account: staff.Staff) -> dict[str, Any]:

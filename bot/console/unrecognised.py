@@ -132,13 +132,6 @@ def export_json(result: unrecognised.ExportResult) -> dict[str, Any]:
     }
 
 
-def unexported(services: Services) -> int:
-    row = services.db().execute(
-        "SELECT count(*) FROM unrecognised WHERE status = 'labelled' AND exported_at IS NULL"
-    )
-    return int(row.fetchone()[0])
-
-
 # -- pages -----------------------------------------------------------------------------------
 
 
@@ -195,7 +188,7 @@ def index() -> str:
         statuses=STATUS_NAMES,
         reasons=REASON_NAMES,
         labels=LABELS,
-        unexported=unexported(services),
+        unexported=unrecognised.unexported(services.db()),
         folder=labels_dir(),
     )
 
@@ -273,13 +266,7 @@ def waiting_card(services: Services) -> list[Card]:
     waiting = unrecognised.count(db, NEW)
     today = services.now().date()
     days = [today - timedelta(days=n) for n in range(6, -1, -1)]
-    received = dict(
-        db.execute(
-            "SELECT substr(received_at, 1, 10), count(*) FROM unrecognised "
-            "WHERE received_at >= ? GROUP BY 1",
-            [days[0].isoformat()],
-        ).fetchall()
-    )
+    received = unrecognised.received_per_day(db, days[0])
     alert = waiting > ALERT_ABOVE
     return [
         Card(

@@ -14,6 +14,7 @@ undeliverable (this reader cannot get it: not following, outside the 48 hours, â
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from bot.core.clock import isoformat
+from bot.core.db import write_transaction
 
 STATUSES = ("queued", "sending", "sent", "failed", "undeliverable")
 
@@ -165,3 +167,143 @@ def summary(payload: str) -> str:
     if isinstance(fields, dict):
         return "ï¼›".join(str(v) for v in fields.values())[:120]
     return ""
+
+
+# -- delivery: what the sender (bot.outbound.sender) asks of the queue ------------------------
+# The sender decides what to send and when; these only read and change rows, so that the
+# queue's SQL stays in the one module that declares the table.
+
+
+def due(db: Database, channel: str, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Queued rows of `channel` whose time has come, in the order they should go."""
+    return list(
+        db.query(
+            "SELECT id, recipient, kind, payload, attempts FROM outbox "
+            "WHERE status = 'queued' AND channel = ? AND not_before <= ? "
+            "ORDER BY priority, not_before, id LIMIT ?",
+            [channel, isoformat(now), limit],
+        )
+    )
+
+
+def claim(db: Database, message_id: int, now: datetime) -> bool:
+    """Take one queued row for sending (counting the attempt); False when another took it
+    or it is no longer queued."""
+    stamp = isoformat(now)
+    cursor = db.execute(
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?, "
+        "updated_at = ? WHERE id = ? AND status = 'queued'",
+        [stamp, stamp, message_id],
+    )
+    return cursor.rowcount == 1
+
+
+def recent_claims(db: Database, channel: str, since: datetime) -> dict[str, list[datetime]]:
+    """Per recipient, when rows of `channel` sent or being sent were claimed after `since`."""
+    recent: dict[str, list[datetime]] = {}
+    for recipient, claimed in db.execute(
+        "SELECT recipient, claimed_at FROM outbox WHERE channel = ? AND claimed_at > ? "
+        "AND status IN ('sending', 'sent')",
+        [channel, isoformat(since)],
+    ):
+        recent.setdefault(recipient, []).append(datetime.fromisoformat(claimed))
+    return recent
+
+
+def defer(db: Database, message_id: int, until: datetime) -> None:
+    """Hold a queued row back until `until`."""
+    db.execute("UPDATE outbox SET not_before = ? WHERE id = ?", [isoformat(until), message_id])
+
+
+def open_batch(
+    db: Database, channel: str, body: dict[str, Any], ids: Iterable[int], now: datetime
+) -> int:
+    """Store one request (`body`) and claim its rows for it, in one transaction; returns the
+    batch id. The stored body is what a resend after a crash sends again."""
+    stamp = isoformat(now)
+    with write_transaction(db):
+        cursor = db.execute(
+            "INSERT INTO outbox_batches (channel, body, created_at) VALUES (?, ?, ?)",
+            [channel, json.dumps(body, ensure_ascii=False), stamp],
+        )
+        batch_id = int(cursor.lastrowid or 0)
+        db.conn.executemany(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, "
+            "claimed_at = ?, batch_id = ?, updated_at = ? WHERE id = ?",
+            [[stamp, batch_id, stamp, i] for i in ids],
+        )
+    return batch_id
+
+
+def batch_rows(db: Database, batch_id: int) -> list[dict[str, Any]]:
+    """The rows of a batch still being sent: id, recipient, attempts."""
+    return [
+        dict(zip(("id", "recipient", "attempts"), r, strict=True))
+        for r in db.execute(
+            "SELECT id, recipient, attempts FROM outbox WHERE batch_id = ? AND status = 'sending'",
+            [batch_id],
+        )
+    ]
+
+
+def in_flight_batches(db: Database, channel: str) -> list[int]:
+    """The batches of `channel` with rows left `sending`."""
+    rows = db.execute(
+        "SELECT DISTINCT batch_id FROM outbox WHERE status = 'sending' AND channel = ? "
+        "AND batch_id IS NOT NULL",
+        [channel],
+    ).fetchall()
+    return [batch_id for (batch_id,) in rows]
+
+
+def batch_body(db: Database, batch_id: int) -> dict[str, Any] | None:
+    """The request a batch was sent as; None when it is gone."""
+    row = db.execute("SELECT body FROM outbox_batches WHERE id = ?", [batch_id]).fetchone()
+    if row is None:
+        return None
+    body: dict[str, Any] = json.loads(row[0])
+    return body
+
+
+def mark_sent(db: Database, ids: Iterable[int], via: str, now: datetime) -> None:
+    stamp = isoformat(now)
+    db.conn.executemany(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, updated_at = ?, via = ?, "
+        "last_error_code = NULL, last_error = NULL WHERE id = ?",
+        [[stamp, stamp, via, i] for i in ids],
+    )
+
+
+def mark_unsent(
+    db: Database,
+    message_id: int,
+    status: str,
+    error_code: int | None,
+    error: str,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> None:
+    """A send that did not go through: back to `queued` (not before `not_before`), or
+    `failed` / `undeliverable`, with the error; the row leaves its batch."""
+    db.execute(
+        "UPDATE outbox SET status = ?, last_error_code = ?, last_error = ?, updated_at = ?, "
+        "not_before = COALESCE(?, not_before), batch_id = NULL WHERE id = ?",
+        [
+            status,
+            error_code,
+            error,
+            isoformat(now),
+            isoformat(not_before) if not_before else None,
+            message_id,
+        ],
+    )
+
+
+def fail_in_flight(db: Database, reason: str, now: datetime) -> int:
+    """Mark every row still `sending` failed with `reason`; returns how many."""
+    stale = db.execute(
+        "UPDATE outbox SET status = 'failed', last_error = ?, updated_at = ? "
+        "WHERE status = 'sending' RETURNING id",
+        [reason, isoformat(now)],
+    ).fetchall()
+    return len(stale)

@@ -321,3 +321,22 @@ def audit(
             ip,
         ],
     )
+
+
+def audit_entries(
+    db: Database, limit: int, skip: int, action: str = ""
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the audit log, newest first, with `before`/`after` decoded, and how many
+    entries match; `action` keeps those whose action starts with it ("" for all)."""
+    where, params = ("WHERE action LIKE ?", [f"{action}%"]) if action else ("", [])
+    total = db.execute(f"SELECT count(*) FROM audit_log {where}", params).fetchone()[0]
+    rows = []
+    for item in db.query(
+        f"SELECT id, at, username, action, target, before, after, ip FROM audit_log {where} "
+        "ORDER BY id DESC LIMIT ? OFFSET ?",
+        [*params, limit, skip],
+    ):
+        for key in ("before", "after"):
+            item[key] = json.loads(item[key]) if item[key] else None
+        rows.append(item)
+    return rows, int(total)

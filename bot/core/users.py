@@ -11,6 +11,7 @@ has passed is no ban: nothing needs to lift it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -170,6 +171,37 @@ def search(db: Database, query: str, limit: int, skip: int) -> tuple[list[dict[s
         {**params, "limit": limit, "skip": skip},
     )
     return [_decoded(row) for row in rows], int(total)
+
+
+def names_of(
+    db: Database, readers: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The name and student number of each (channel, user_id) given, for the ones we know:
+    (channel, user_id) → {"name": …, "student_no": …}. One query, however many are asked."""
+    keys = sorted(set(readers))
+    if not keys:
+        return {}
+    rows = db.execute(
+        "SELECT u.channel, u.user_id, u.name, u.student_no FROM json_each(?) AS j "
+        "JOIN users u ON u.channel = json_extract(j.value, '$[0]') "
+        "AND u.user_id = json_extract(j.value, '$[1]')",
+        [json.dumps(keys)],
+    )
+    return {
+        (channel, user_id): {"name": name, "student_no": student_no}
+        for channel, user_id, name, student_no in rows
+    }
+
+
+def matching_name_or_number(db: Database, text: str) -> list[tuple[str, str]]:
+    """The readers (channel, user_id) whose student number starts with `text` or whose
+    name contains it, as staff search for them."""
+    rows = db.execute(
+        "SELECT channel, user_id FROM users "
+        "WHERE student_no LIKE :start ESCAPE '\\' OR name LIKE :within ESCAPE '\\'",
+        {"start": f"{_like(text)}%", "within": f"%{_like(text)}%"},
+    )
+    return [(channel, user_id) for channel, user_id in rows]
 
 
 def ban(

@@ -1,5 +1,8 @@
 """The core's own timed jobs: keep tokens fresh before anyone waits for one, and keep the
-outbox from growing without end."""
+outbox and every capability's tables from growing without end.
+
+Housekeeping deletes no rows itself: each table's owner prunes its own (`outbox.prune`, a
+capability's `prune` hook), so what may go stays decided where the table is declared."""
 
 from __future__ import annotations
 
@@ -34,7 +37,22 @@ def prune_outbox(services: Services) -> None:
     log.info("pruned %d delivered message(s) older than %s", removed, isoformat(cutoff))
 
 
+def prune_capabilities(services: Services) -> None:
+    """Ask every capability with a `prune` hook to delete its rows no longer needed. One
+    that fails is logged and the others still run: a bug in one must not let the rest grow."""
+    for capability in services.capabilities:
+        if capability.prune is None:
+            continue
+        try:
+            removed = capability.prune(services)
+        except Exception:  # any failure of one capability's own code; logged, never hidden
+            log.exception("pruning %s failed", capability.name)
+            continue
+        log.info("pruned %d row(s) of %s", removed, capability.name)
+
+
 JOBS = (
     Job("core.refresh_tokens", refresh_tokens, "interval", {"minutes": 10}),
     Job("core.prune_outbox", prune_outbox, "cron", {"hour": 3, "minute": 30}),
+    Job("core.prune_capabilities", prune_capabilities, "cron", {"hour": 3, "minute": 45}),
 )

@@ -33,8 +33,7 @@ from typing import Any
 import requests
 from sqlite_utils import Database
 
-from bot.core import users
-from bot.core.clock import isoformat
+from bot.core import outbox, users
 from bot.core.db import sibling, write_transaction
 from bot.core.values import MP, WORK
 from bot.outbound.api import API, HTTP, WeChatError
@@ -145,32 +144,25 @@ class Sender:
     def recover(self) -> None:
         """Settle rows left `sending` by a sender that died mid-call."""
         db, now = self.db(), self.services.now()
-        batches = db.execute(
-            "SELECT DISTINCT batch_id FROM outbox WHERE status = 'sending' AND channel = ? "
-            "AND batch_id IS NOT NULL",
-            [WORK],
-        ).fetchall()
-        for (batch_id,) in batches:
-            body = db.execute("SELECT body FROM outbox_batches WHERE id = ?", [batch_id]).fetchone()
-            if body is not None and self.work is not None:
+        # Without WeCom configured nothing can be resent: those rows fail below, like 公众号's.
+        batches = outbox.in_flight_batches(db, WORK) if self.work is not None else []
+        for batch_id in batches:
+            body = outbox.batch_body(db, batch_id)
+            if body is not None:
                 log.warning(
                     "resending WeCom batch %s left in flight (duplicate check on)", batch_id
                 )
-                self._call_work(batch_id, json.loads(body[0]), Round())
-        stale = db.execute(
-            "UPDATE outbox SET status = 'failed', last_error = ?, updated_at = ? "
-            "WHERE status = 'sending' RETURNING id",
-            [IN_FLIGHT, isoformat(now)],
-        ).fetchall()
+                self._call_work(batch_id, body, Round())
+        stale = outbox.fail_in_flight(db, IN_FLIGHT, now)
         if stale:
             log.warning(
-                "%d message(s) were in flight when the sender stopped: marked failed", len(stale)
+                "%d message(s) were in flight when the sender stopped: marked failed", stale
             )
 
     # -- 公众号 ---------------------------------------------------------------------------------
 
     def _send_mp(self, done: Round) -> None:
-        rows = self._due(self.db(), MP, self.services.now(), self.claim_size)
+        rows = outbox.due(self.db(), MP, self.services.now(), self.claim_size)
         for row in rows:
             # Claimed one at a time, just before its call: after a crash only the one row
             # that was in flight is left `sending`.
@@ -216,18 +208,14 @@ class Sender:
         db, now = self.db(), self.services.now()
         planned: list[tuple[list[dict[str, Any]], dict[str, Any]]] = []
         with write_transaction(db):
-            rows = self._due(db, WORK, now, self.claim_size * 5)
-            recent = self._recent_claims(db, now)
+            rows = outbox.due(db, WORK, now, self.claim_size * 5)
+            recent = outbox.recent_claims(db, WORK, now - MINUTE)
             groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
             for row in rows:
                 used = recent.setdefault(row["recipient"], [])
                 if len(used) >= self.member_per_minute:
                     # Wait until the oldest of this minute's messages is a minute old.
-                    free_at = min(used) + MINUTE
-                    db.execute(
-                        "UPDATE outbox SET not_before = ? WHERE id = ?",
-                        [isoformat(free_at), row["id"]],
-                    )
+                    outbox.defer(db, row["id"], min(used) + MINUTE)
                     done.deferred += 1
                     continue
                 used.append(now)
@@ -241,32 +229,13 @@ class Sender:
         self, rows: list[dict[str, Any]], payload: dict[str, Any]
     ) -> tuple[int, dict[str, Any]]:
         assert self.work is not None
-        db, now = self.db(), self.services.now()
         body = self.work.request([r["recipient"] for r in rows], payload)
-        stamp = isoformat(now)
-        with write_transaction(db):
-            cursor = db.execute(
-                "INSERT INTO outbox_batches (channel, body, created_at) VALUES (?, ?, ?)",
-                [WORK, json.dumps(body, ensure_ascii=False), stamp],
-            )
-            batch_id = int(cursor.lastrowid or 0)
-            db.conn.executemany(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, "
-                "claimed_at = ?, batch_id = ?, updated_at = ? WHERE id = ?",
-                [[stamp, batch_id, stamp, r["id"]] for r in rows],
-            )
-        return batch_id, body
+        ids = [r["id"] for r in rows]
+        return outbox.open_batch(self.db(), WORK, body, ids, self.services.now()), body
 
     def _call_work(self, batch_id: int, body: dict[str, Any], done: Round) -> None:
         assert self.work is not None
-        rows = [
-            dict(zip(("id", "recipient", "attempts"), r, strict=True))
-            for r in self.db().execute(
-                "SELECT id, recipient, attempts FROM outbox "
-                "WHERE batch_id = ? AND status = 'sending'",
-                [batch_id],
-            )
-        ]
+        rows = outbox.batch_rows(self.db(), batch_id)
         try:
             invalid = self.work.send(body)
         except WeChatError as error:
@@ -284,47 +253,13 @@ class Sender:
     def db(self) -> Database:
         return self.services.db()
 
-    def _due(self, db: Database, channel: str, now: datetime, limit: int) -> list[dict[str, Any]]:
-        return list(
-            db.query(
-                "SELECT id, recipient, kind, payload, attempts FROM outbox "
-                "WHERE status = 'queued' AND channel = ? AND not_before <= ? "
-                "ORDER BY priority, not_before, id LIMIT ?",
-                [channel, isoformat(now), limit],
-            )
-        )
-
     def _claim_one(self, row: dict[str, Any]) -> bool:
-        stamp = isoformat(self.services.now())
-        claimed = (
-            self.db()
-            .execute(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?, "
-                "updated_at = ? WHERE id = ? AND status = 'queued'",
-                [stamp, stamp, row["id"]],
-            )
-            .rowcount
-        )
+        claimed = outbox.claim(self.db(), row["id"], self.services.now())
         row["attempts"] += 1
-        return claimed == 1
-
-    def _recent_claims(self, db: Database, now: datetime) -> dict[str, list[datetime]]:
-        recent: dict[str, list[datetime]] = {}
-        for recipient, claimed in db.execute(
-            "SELECT recipient, claimed_at FROM outbox WHERE channel = ? AND claimed_at > ? "
-            "AND status IN ('sending', 'sent')",
-            [WORK, isoformat(now - MINUTE)],
-        ):
-            recent.setdefault(recipient, []).append(datetime.fromisoformat(claimed))
-        return recent
+        return claimed
 
     def _mark_sent(self, ids: Iterable[int], via: str) -> None:
-        stamp = isoformat(self.services.now())
-        self.db().conn.executemany(
-            "UPDATE outbox SET status = 'sent', sent_at = ?, updated_at = ?, via = ?, "
-            "last_error_code = NULL, last_error = NULL WHERE id = ?",
-            [[stamp, stamp, via, i] for i in ids],
-        )
+        outbox.mark_sent(self.db(), ids, via, self.services.now())
 
     def _settle(self, row: dict[str, Any], error: WeChatError, done: Round) -> None:
         now = self.services.now()
@@ -339,17 +274,8 @@ class Sender:
                 done.failed += 1
             else:
                 done.undeliverable += 1
-        self.db().execute(
-            "UPDATE outbox SET status = ?, last_error_code = ?, last_error = ?, updated_at = ?, "
-            "not_before = COALESCE(?, not_before), batch_id = NULL WHERE id = ?",
-            [
-                status,
-                error.code,
-                error.message[:500],
-                isoformat(now),
-                isoformat(not_before) if not_before else None,
-                row["id"],
-            ],
+        outbox.mark_unsent(
+            self.db(), row["id"], status, error.code, error.message[:500], now, not_before
         )
         log.log(
             logging.INFO if status == "queued" else logging.WARNING,

@@ -1,9 +1,10 @@
 """What staff see of space bookings: occupancy now, search, violations, utilisation, CSV.
 
 Read-only. handlers.reservations.store owns the bookings, violations and space_closures tables and
-bot.core.users the readers; this module only reads them (joining `users` for a reader's name and
-student number). Everything here names readers, so it is for the staff console and API
-only — never for a reader's chat.
+bot.core.users the readers; this module reads the former and asks bot.core.users for readers'
+names and student numbers (joined here, in Python: the users table is not ours to query).
+Everything here names readers, so it is for the staff console and API only — never for a
+reader's chat.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.core import users
 from bot.core.clock import TZ, isoformat
 from handlers.library.calendar import LibraryCalendar
 from handlers.reservations.spaces import TYPE_NAMES, TYPES, Space, Spaces
@@ -59,6 +61,27 @@ def _reader(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _with_readers(db: Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows, each given its reader's `name` and `student_no` (None for a reader we do not
+    know), as a LEFT JOIN on users gave them."""
+    known = users.names_of(db, ((row["channel"], row["user_id"]) for row in rows))
+    for row in rows:
+        reader = known.get((row["channel"], row["user_id"]), {})
+        row["name"] = reader.get("name")
+        row["student_no"] = reader.get("student_no")
+    return rows
+
+
+# Bookings or violations of the readers given as a JSON list of [channel, user_id] pairs.
+OF_READERS = "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
+
+
+def _readers_matching(db: Database, query: str) -> str:
+    """The readers whose student number starts with `query` or whose name contains it, as
+    the JSON parameter of OF_READERS."""
+    return json.dumps(users.matching_name_or_number(db, query))
+
+
 def _local(moment: datetime) -> datetime:
     return moment.astimezone(TZ)
 
@@ -84,15 +107,13 @@ def closures_at(db: Database, now: datetime) -> dict[str, dict[str, Any]]:
 
 def _today(db: Database, day: str) -> list[dict[str, Any]]:
     """The day's bookings that were not cancelled, with their readers, by start."""
-    return list(
-        db.query(
-            "SELECT b.id, b.ref, b.space_id, b.status, b.start, b.end, b.party_size, "
-            "b.channel, b.user_id, u.name, u.student_no FROM bookings b "
-            "LEFT JOIN users u ON u.channel = b.channel AND u.user_id = b.user_id "
-            "WHERE b.day = ? AND b.status != 'cancelled' ORDER BY b.start, b.id",
-            [day],
-        )
+    rows = db.query(
+        "SELECT b.id, b.ref, b.space_id, b.status, b.start, b.end, b.party_size, "
+        "b.channel, b.user_id FROM bookings b "
+        "WHERE b.day = ? AND b.status != 'cancelled' ORDER BY b.start, b.id",
+        [day],
     )
+    return _with_readers(db, list(rows))
 
 
 def _space_state(
@@ -208,10 +229,11 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-SEARCH_FROM = "FROM bookings b LEFT JOIN users u ON u.channel = b.channel AND u.user_id = b.user_id"
+SEARCH_FROM = "FROM bookings b"
 
 
 def _where(
+    db: Database,
     query: str,
     day_from: date | None,
     day_to: date | None,
@@ -231,10 +253,10 @@ def _where(
         # student number, or part of a name.
         clauses.append(
             "(b.ref LIKE ? ESCAPE '\\' OR b.space_id = ? OR b.user_id LIKE ? ESCAPE '\\' "
-            "OR u.student_no LIKE ? ESCAPE '\\' OR u.name LIKE ? ESCAPE '\\')"
+            f"OR (b.channel, b.user_id) IN {OF_READERS})"
         )
         start = _like(query) + "%"
-        params += [_like(query.upper()) + "%", query.upper(), start, start, f"%{_like(query)}%"]
+        params += [_like(query.upper()) + "%", query.upper(), start, _readers_matching(db, query)]
     if day_from:
         clauses.append("b.day >= ?")
         params.append(day_from.isoformat())
@@ -274,13 +296,13 @@ def search(
     """Bookings matching every filter given, latest day first and by start within a day,
     with the reader's name and student number; and how many match in all. Raises
     ValueError for an unknown status or type (callers validate first)."""
-    where, params = _where(query, day_from, day_to, status, space_id, space_type)
+    where, params = _where(db, query, day_from, day_to, status, space_id, space_type)
     total = db.execute(f"SELECT count(*) {SEARCH_FROM}{where}", params).fetchone()[0]
     rows = db.query(
-        f"SELECT b.*, u.name, u.student_no {SEARCH_FROM}{where}{SEARCH_ORDER} LIMIT ? OFFSET ?",
+        f"SELECT b.* {SEARCH_FROM}{where}{SEARCH_ORDER} LIMIT ? OFFSET ?",
         [*params, limit, skip],
     )
-    return [_decoded(row) for row in rows], int(total)
+    return _with_readers(db, [_decoded(row) for row in rows]), int(total)
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
@@ -290,14 +312,8 @@ def _decoded(row: dict[str, Any]) -> dict[str, Any]:
 
 def booking(db: Database, ref: str) -> dict[str, Any] | None:
     """One booking by its reference (any case), with its reader's name and student number."""
-    row = next(
-        db.query(
-            f"SELECT b.*, u.name, u.student_no {SEARCH_FROM} WHERE b.ref = ?",
-            [ref.strip().upper()],
-        ),
-        None,
-    )
-    return None if row is None else _decoded(row)
+    row = next(db.query(f"SELECT b.* {SEARCH_FROM} WHERE b.ref = ?", [ref.strip().upper()]), None)
+    return None if row is None else _with_readers(db, [_decoded(row)])[0]
 
 
 def violations_of_booking(db: Database, booking_id: int) -> list[dict[str, Any]]:
@@ -306,13 +322,8 @@ def violations_of_booking(db: Database, booking_id: int) -> list[dict[str, Any]]
 
 # -- violations -----------------------------------------------------------------------------------
 
-VIOLATIONS_FROM = (
-    "FROM violations v LEFT JOIN bookings b ON b.id = v.booking_id "
-    "LEFT JOIN users u ON u.channel = v.channel AND u.user_id = v.user_id"
-)
-VIOLATION_COLUMNS = (
-    "v.*, b.ref AS booking_ref, b.space_id, b.day, b.start, b.end, u.name, u.student_no"
-)
+VIOLATIONS_FROM = "FROM violations v LEFT JOIN bookings b ON b.id = v.booking_id"
+VIOLATION_COLUMNS = "v.*, b.ref AS booking_ref, b.space_id, b.day, b.start, b.end"
 
 
 def violations(
@@ -332,9 +343,9 @@ def violations(
         start = _like(query) + "%"
         clauses.append(
             "(b.ref LIKE ? ESCAPE '\\' OR v.user_id LIKE ? ESCAPE '\\' "
-            "OR u.student_no LIKE ? ESCAPE '\\' OR u.name LIKE ? ESCAPE '\\')"
+            f"OR (v.channel, v.user_id) IN {OF_READERS})"
         )
-        params += [_like(query.upper()) + "%", start, start, f"%{_like(query)}%"]
+        params += [_like(query.upper()) + "%", start, _readers_matching(db, query)]
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     total = db.execute(f"SELECT count(*) {VIOLATIONS_FROM}{where}", params).fetchone()[0]
     rows = db.query(
@@ -342,14 +353,15 @@ def violations(
         "LIMIT ? OFFSET ?",
         [*params, limit, skip],
     )
-    return list(rows), int(total)
+    return _with_readers(db, list(rows)), int(total)
 
 
 def violation(db: Database, violation_id: int) -> dict[str, Any] | None:
-    return next(
+    row = next(
         db.query(f"SELECT {VIOLATION_COLUMNS} {VIOLATIONS_FROM} WHERE v.id = ?", [violation_id]),
         None,
     )
+    return None if row is None else _with_readers(db, [row])[0]
 
 
 def closure(db: Database, closure_id: int) -> dict[str, Any] | None:
@@ -657,17 +669,17 @@ def search_csv(
     """Every booking the search finds, as CSV chunks to stream (BOM and header first). One
     cursor walks the rows, so a year's bookings never sit in memory at once. Bad filters
     raise ValueError here, before anything is sent."""
-    where, params = _where(query, day_from, day_to, status, space_id, space_type)
-    rows = db.query(f"SELECT b.*, u.name, u.student_no {SEARCH_FROM}{where}{SEARCH_ORDER}", params)
+    where, params = _where(db, query, day_from, day_to, status, space_id, space_type)
+    rows = db.query(f"SELECT b.* {SEARCH_FROM}{where}{SEARCH_ORDER}", params)
 
     def batches() -> Iterator[list[dict[str, Any]]]:
         batch = []
         for row in rows:
             batch.append(_decoded(row))
             if len(batch) >= CSV_CHUNK:
-                yield batch
+                yield _with_readers(db, batch)
                 batch = []
         if batch:
-            yield batch
+            yield _with_readers(db, batch)
 
     return _csv_chunks(batches(), spaces)

@@ -1,6 +1,4 @@
-"""PENDING (issue 13 point 4): rename to test_table_owners.py once it passes.
-
-One owner per table: a table is read and written only by the package whose migrations
+"""One owner per table: a table is read and written only by the package whose migrations
 create it; every other part asks that package's functions. Checked by reading the SQL in
 every module's string literals (and sqlite-utils' `db["table"]`)."""
 
