@@ -19,8 +19,10 @@ from bot.core.clock import TZ, isoformat
 from handlers.kit import console_auth as auth
 from handlers.kit.console_api import PageArgs, offset, page_of, paginate
 from handlers.reservations import console_actions as actions
+from handlers.reservations import export as space_export
 from handlers.reservations import reports as space_reports
 from handlers.reservations import staff as space_staff
+from handlers.reservations import utilisation as space_utilisation
 from handlers.reservations.console_actions import Refused
 from handlers.reservations.reports import STATUS_FILTERS, VIOLATION_FILTERS
 from handlers.reservations.spaces import TYPES, spaces_of
@@ -387,7 +389,7 @@ def stats(first: date | None, last: date | None, space_type: str) -> dict[str, A
     now = services.now()
     last = last or now.astimezone(TZ).date()
     first = first or last - timedelta(days=STATS_DAYS - 1)
-    return space_reports.utilisation(
+    return space_utilisation.utilisation(
         services.db(),
         spaces_of(services),
         first,
@@ -401,7 +403,7 @@ def stats(first: date | None, last: date | None, space_type: str) -> dict[str, A
 def csv_response(filters: dict[str, Any]) -> Response:
     """Every booking the filters find, streamed as CSV (UTF-8 with a BOM, for Excel)."""
     services = actions.services()
-    chunks = space_reports.search_csv(services.db(), spaces_of(services), **filters)
+    chunks = space_export.search_csv(services.db(), spaces_of(services), **filters)
     name = f"空间预约-{services.now().astimezone(TZ):%Y%m%d-%H%M}.csv"
     return Response(
         stream_with_context(chunks),

@@ -18,8 +18,10 @@ from bot.core.clock import TZ
 from bot.core.values import Incoming
 from handlers.registry import CAPABILITIES
 from handlers.reservations import bookings, presence
+from handlers.reservations import export as space_export
 from handlers.reservations import reports as space_reports
 from handlers.reservations import staff as space_staff
+from handlers.reservations import utilisation as space_utilisation
 from handlers.reservations.spaces import spaces_of
 from handlers.reservations.store import BookingError, Reader, Wish
 from tests.conftest import Clock, Console
@@ -748,7 +750,7 @@ def used_monday(console: Console, clock: Clock) -> None:
 
 def test_utilisation_per_space_hour_and_no_shows(console: Console, used_monday: None) -> None:
     services = console.services
-    figures = space_reports.utilisation(
+    figures = space_utilisation.utilisation(
         services.db(), spaces_of(services), MONDAY, MONDAY, calendar=services.calendar
     )
     per = {s["id"]: s for s in figures["spaces"]}
@@ -783,11 +785,11 @@ def test_utilisation_per_space_hour_and_no_shows(console: Console, used_monday: 
     k3 = next(z for z in figures["zones"] if z["id"] == "K3")
     assert (k3["bookings"], k3["booked_minutes"], k3["used_minutes"]) == (3, 195, 170)
     # Over two days, the hours are averaged per day; one type alone leaves out the rest.
-    two = space_reports.utilisation(
+    two = space_utilisation.utilisation(
         services.db(), spaces_of(services), MONDAY, TUESDAY, calendar=services.calendar
     )
     assert two["days"] == 2 and two["hours"][9]["booked"] == 1.5
-    rooms = space_reports.utilisation(
+    rooms = space_utilisation.utilisation(
         services.db(), spaces_of(services), MONDAY, MONDAY, space_type="discussion_room"
     )
     assert {s["id"] for s in rooms["spaces"]} == {
@@ -846,7 +848,7 @@ def read_csv(body: bytes) -> list[list[str]]:
 def test_the_csv_export_holds_every_matching_booking(
     console: Console, hall: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(space_reports, "CSV_CHUNK", 2)  # read in several pieces
+    monkeypatch.setattr(space_export, "CSV_CHUNK", 2)  # read in several pieces
     db = console.services.db()
     users.update_profile(db, "mp", "oLi", name='=HYPERLINK("http://x","李四")')
     answer = console.api("GET", "/api/v1/spaces/bookings.csv?day_from=2026-11-23", token(console))
