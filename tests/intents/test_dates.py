@@ -1,4 +1,4 @@
-"""Dates, times and durations in readers' messages (intents/dates.py).
+"""Dates, times and durations in readers' messages (intents/dates/).
 
 Each case lists what `extract` should find as (entity, value, the text its span covers), in
 order of position. Most cases stand at Friday 2026-11-20 10:00 in Shanghai, the anchor the
