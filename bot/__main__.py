@@ -231,7 +231,7 @@ def _create_staff(
     db = connect(settings.database)
     try:
         account = staff.create(db, args.username, password, args.role, system_clock(), args.name)
-    except staff.StaffError as error:
+    except staff.AccountError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:

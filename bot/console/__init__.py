@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from bot.console import shell
 from bot.console.api import API_PREFIX, build_api
+from bot.console.errors import init_errors
 from bot.console.registry import plugins_for
 from handlers.kit import console_auth as auth
 
@@ -22,6 +23,7 @@ def init_console(app: Flask, exempt: list[str]) -> None:
     """Console and API; `exempt` names blueprints CSRF must leave alone (WeChat's callbacks
     and the other machine-to-machine endpoints carry their own signatures)."""
     csrf.init_app(app)
+    init_errors(app)
     api = build_api(app)
     app.register_blueprint(shell.blueprint)
     for plugin in plugins_for(app.extensions["guanban"].capabilities):

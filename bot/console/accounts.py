@@ -9,10 +9,10 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_smorest import Blueprint as ApiBlueprint
 
 from bot.core import staff
-from bot.core.staff import StaffError
 from handlers.kit import console_auth as auth
 from handlers.kit.console import NavItem, Plugin
 from handlers.kit.console_api import PageArgs, offset, page_of, paginate
+from handlers.kit.console_errors import back_to, on_refusal
 
 pages = Blueprint("accounts", __name__)
 api = ApiBlueprint("api_accounts", __name__, description="Staff accounts and the audit log (admin)")
@@ -48,20 +48,17 @@ def index() -> str:
 
 @pages.post("/")
 @auth.page_access("admin")
+@on_refusal(back_to("accounts.index"))
 def create() -> Response:
     services = auth.runtime().services
-    try:
-        account = staff.create(
-            services.db(),
-            request.form.get("username", ""),
-            request.form.get("password", ""),
-            request.form.get("role", ""),
-            services.now(),
-            display_name=request.form.get("display_name", ""),
-        )
-    except StaffError as error:
-        flash(str(error), "error")
-        return redirect(url_for("accounts.index"))
+    account = staff.create(
+        services.db(),
+        request.form.get("username", ""),
+        request.form.get("password", ""),
+        request.form.get("role", ""),
+        services.now(),
+        display_name=request.form.get("display_name", ""),
+    )
     auth.audit("staff.create", f"staff:{account.id}", after=staff_json(account))
     flash(f"已创建账号 {account.username}。")
     return redirect(url_for("accounts.index"))
@@ -69,6 +66,7 @@ def create() -> Response:
 
 @pages.post("/<int:staff_id>")
 @auth.page_access("admin")
+@on_refusal(back_to("accounts.index"))
 def update(staff_id: int) -> Response:
     services = auth.runtime().services
     db = services.db()
@@ -81,13 +79,9 @@ def update(staff_id: int) -> Response:
     if me is not None and me.id == staff_id and (active is False or (role and role != "admin")):
         flash("不能停用自己的账号或取消自己的管理员角色。", "error")
         return redirect(url_for("accounts.index"))
-    try:
-        staff.update(db, staff_id, role=role, active=active)
-        if request.form.get("password"):
-            staff.set_password(db, staff_id, request.form["password"])
-    except StaffError as error:
-        flash(str(error), "error")
-        return redirect(url_for("accounts.index"))
+    staff.update(db, staff_id, role=role, active=active)
+    if request.form.get("password"):
+        staff.set_password(db, staff_id, request.form["password"])
     after = staff.get(db, staff_id)
     assert after is not None
     changes = staff_json(after) | ({"password": "changed"} if request.form.get("password") else {})

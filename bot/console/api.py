@@ -38,6 +38,11 @@ def error_response(error: HTTPException) -> Response:
     if isinstance(data, dict):
         details = data.get("messages") or data.get("errors")
     message = error.description if isinstance(error.description, str) else error.name
+    return problem(code, message, details)
+
+
+def problem(code: int, message: str, details: Any = None) -> Response:
+    """The API's error shape, for an HTTP error and a StaffError (bot.console.errors) alike."""
     if code == 422:
         message = "the request's data is not valid; see details"
     body = {"error": {"code": CODES.get(code, "error"), "message": message, "details": details}}

@@ -25,9 +25,8 @@ from flask import (
     url_for,
 )
 from flask_smorest import Blueprint as ApiBlueprint
-from werkzeug.exceptions import UnprocessableEntity
 
-from bot.core import outbox, users
+from bot.core import errors, outbox, users
 from bot.core.clock import TZ, isoformat
 from bot.core.values import CHANNELS, MP
 from bot.outbound.channels import WINDOW
@@ -36,6 +35,7 @@ from handlers.kit import console_auth as auth
 from handlers.kit.capability import Reader
 from handlers.kit.console import NavItem, Plugin
 from handlers.kit.console_api import PageArgs, offset, page_of, paginate
+from handlers.kit.console_errors import back_to, on_refusal
 from intents import unrecognised
 
 pages = Blueprint("readers", __name__)
@@ -49,17 +49,12 @@ READER_TYPE_LABELS = {"student": "学生", "teacher": "教职工"}
 UNRECOGNISED_REASONS = {"out_of_scope": "没听懂", "ambiguous": "没把握，追问了"}
 
 
-class Invalid(Exception):
-    """Input a staff member must correct: a Chinese sentence for pages, English for the API."""
+class Invalid(errors.Invalid):
+    """Input a staff member must correct: a Chinese sentence for pages, English for the API,
+    whose `details` name the field directly (as this API always has)."""
 
     def __init__(self, field: str, chinese: str, english: str) -> None:
-        super().__init__(english)
-        self.field, self.chinese, self.english = field, chinese, english
-
-    def for_api(self) -> UnprocessableEntity:
-        error = UnprocessableEntity(self.english)
-        error.data = {"messages": {self.field: [self.english]}}  # type: ignore[attr-defined]
-        return error
+        super().__init__(chinese, english=english, field=field, details={field: [english]})
 
 
 # -- service functions shared by pages and API ---------------------------------------------------
@@ -276,27 +271,21 @@ def profile(channel: str, user_id: str) -> str:
 
 @pages.post("/<channel>/<user_id>/roles")
 @auth.page_access(*EDITORS)
+@on_refusal(back_to("readers.profile", "channel", "user_id"))
 def roles_form(channel: str, user_id: str) -> Response:
-    try:
-        change_roles(channel, user_id, request.form.getlist("roles"))
-    except Invalid as error:
-        flash(error.chinese, "error")
-    else:
-        flash("已更新角色。")
+    change_roles(channel, user_id, request.form.getlist("roles"))
+    flash("已更新角色。")
     return _to_profile(channel, user_id)
 
 
 @pages.post("/<channel>/<user_id>/ban")
 @auth.page_access(*EDITORS)
+@on_refusal(back_to("readers.profile", "channel", "user_id"))
 def ban_form(channel: str, user_id: str) -> Response:
-    try:
-        until = parse_until(request.form.get("until", ""))
-        after = apply_ban(channel, user_id, until, request.form.get("reason", ""))
-    except Invalid as error:
-        flash(error.chinese, "error")
-    else:
-        shown = datetime.fromisoformat(after["banned_until"])
-        flash(f"已停用该读者的服务，至 {shown:%Y-%m-%d %H:%M}。")
+    until = parse_until(request.form.get("until", ""))
+    after = apply_ban(channel, user_id, until, request.form.get("reason", ""))
+    shown = datetime.fromisoformat(after["banned_until"])
+    flash(f"已停用该读者的服务，至 {shown:%Y-%m-%d %H:%M}。")
     return _to_profile(channel, user_id)
 
 
@@ -443,11 +432,7 @@ def api_get(channel: str, user_id: str) -> dict[str, Any]:
 @api.response(200, ReaderSchema)
 def api_patch(args: dict[str, Any], channel: str, user_id: str) -> dict[str, Any]:
     """Set the reader's roles in chat (staff and admin)."""
-    try:
-        after = change_roles(channel, user_id, args["roles"])
-    except Invalid as error:
-        raise error.for_api() from None
-    return reader_json(after, _now())
+    return reader_json(change_roles(channel, user_id, args["roles"]), _now())
 
 
 @api.post("/<channel>/<user_id>/ban")
@@ -456,11 +441,7 @@ def api_patch(args: dict[str, Any], channel: str, user_id: str) -> dict[str, Any
 @api.response(200, ReaderSchema)
 def api_ban(args: dict[str, Any], channel: str, user_id: str) -> dict[str, Any]:
     """Ban the reader until a moment, with a reason they are told (staff and admin)."""
-    try:
-        after = apply_ban(channel, user_id, args["until"], args["reason"])
-    except Invalid as error:
-        raise error.for_api() from None
-    return reader_json(after, _now())
+    return reader_json(apply_ban(channel, user_id, args["until"], args["reason"]), _now())
 
 
 @api.delete("/<channel>/<user_id>/ban")

@@ -25,20 +25,36 @@ class UserFacingError(Exception):
 
 class StaffError(Exception):
     """An expected failure of a staff or API request: `message` says precisely what is wrong
-    (in Chinese on the console, as the API's `message`), `status` is the HTTP status, and
-    `field` names the form field or request key at fault, when one is."""
+    (the console flashes it, in Chinese), `english` is the same for the API (the message
+    itself when not given), `status` the HTTP status, and `field` the form field or request
+    key at fault, when one is. `details` is the API error's `details` when the default (a
+    422 names the field like a schema's validation error) does not fit."""
 
     status = 400
 
     def __init__(
-        self, message: str, *, status: int | None = None, field: str = "", details: Any = None
+        self,
+        message: str,
+        *,
+        english: str = "",
+        status: int | None = None,
+        field: str = "",
+        details: Any = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.english = english or message
         if status is not None:
             self.status = status
         self.field = field
         self.details = details
+
+    def api_details(self) -> Any:
+        """The API error's `details`: for a 422, the field at fault in the shape of
+        flask-smorest's own validation errors, so a client reads both alike."""
+        if self.details is not None or self.status != 422:
+            return self.details
+        return {"json": {self.field or "_schema": [self.english]}}
 
 
 class NotFound(StaffError):

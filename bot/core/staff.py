@@ -23,6 +23,7 @@ from sqlite_utils.migrations import Migrations
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.core.clock import isoformat
+from bot.core.errors import Invalid
 
 ROLES = ("admin", "staff", "counsellor")
 MIN_PASSWORD = 10
@@ -95,8 +96,9 @@ def create_staff_tables(db: Database) -> None:
     db.execute("CREATE INDEX audit_log_at ON audit_log (at)")
 
 
-class StaffError(ValueError):
-    """A staff operation that cannot be done; the message says why, for the console."""
+class AccountError(Invalid):
+    """An account cannot be created or changed as asked; the message says why (the console
+    flashes it, the CLI prints it)."""
 
 
 @dataclass(frozen=True)
@@ -127,9 +129,9 @@ def create(
 ) -> Staff:
     username = username.strip()
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
-        raise StaffError("用户名需为 1–64 个字符，不含空格")
+        raise AccountError("用户名需为 1–64 个字符，不含空格")
     if role not in ROLES:
-        raise StaffError(f"角色须为 {' / '.join(ROLES)} 之一")
+        raise AccountError(f"角色须为 {' / '.join(ROLES)} 之一")
     check_password(password)
     try:
         cursor = db.execute(
@@ -145,14 +147,14 @@ def create(
         )
     except Exception as error:
         if "UNIQUE" in str(error):
-            raise StaffError(f"用户名 {username} 已存在") from None
+            raise AccountError(f"用户名 {username} 已存在") from None
         raise
     return get(db, int(cursor.lastrowid or 0))  # type: ignore[return-value]
 
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise StaffError(f"密码至少 {MIN_PASSWORD} 个字符")
+        raise AccountError(f"密码至少 {MIN_PASSWORD} 个字符")
 
 
 def get(db: Database, staff_id: int) -> Staff | None:
@@ -195,7 +197,7 @@ def update(
     db: Database, staff_id: int, *, role: str | None = None, active: bool | None = None
 ) -> None:
     if role is not None and role not in ROLES:
-        raise StaffError(f"角色须为 {' / '.join(ROLES)} 之一")
+        raise AccountError(f"角色须为 {' / '.join(ROLES)} 之一")
     if role is not None:
         db.execute("UPDATE staff SET role = ? WHERE id = ?", [role, staff_id])
     if active is not None:

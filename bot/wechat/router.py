@@ -48,6 +48,7 @@ from bot.core import users
 from bot.core.db import write_transaction
 from bot.core.errors import BUSY, UserFacingError
 from bot.core.values import EmptyReply, Incoming, Reply
+from bot.core.words import is_cancel, is_yes
 from bot.outbound import qr
 from bot.wechat import stats
 from bot.wechat import words as messages
@@ -73,7 +74,6 @@ log = logging.getLogger("guanban.router")
 
 
 HELP_COMMAND = re.compile(r"^(帮助|菜单|help|menu)$", re.IGNORECASE)
-CANCEL_COMMAND = re.compile(r"^(取消|退出|算了|不用了|不要了|cancel|quit)$", re.IGNORECASE)
 HUMAN_COMMAND = re.compile(r"^(转人工|人工|人工客服)$")
 TRAILING_PUNCTUATION = re.compile(r"[\s。.!！~～]+$")
 
@@ -84,7 +84,6 @@ ACTION_CRISIS = "action_crisis"
 FOLLOW_UP = re.compile(r"^(那|那么|那要是|要是|如果是|换成|改成|还有)|呢[?？\s]*$")
 FIRST = re.compile(r"^(1|一|第一个?|前者|前面那个|第1个?)$")
 SECOND = re.compile(r"^(2|二|第二个?|后者|后面那个|第2个?)$")
-YES = re.compile(r"^(是|是的|对|对的|嗯+|好|好的|没错|yes|y|ok)$", re.IGNORECASE)
 # Intents whose answer a follow-up can refine; the others have no entities worth carrying.
 NOT_CARRIED = frozenset({"greet", "help", "feedback", "human", "crisis", "affirm", "deny"})
 # A form yields to another intent only when the classifier is this sure of it.
@@ -253,9 +252,10 @@ class Router:
             turn.intent = "help"
             turn.run(ACTION_HELP, self._parse_of(turn.incoming, "help"))
             return
-        if CANCEL_COMMAND.match(command):
+        if is_cancel(command):
             turn.intent = stats.CANCEL
-            if not state.active_form:
+            # A guess offered for 「是」 is something going on too: 「算了」 declines it.
+            if not state.active_form and PENDING_CHOICE not in state.slots:
                 turn.say(messages.NOTHING_TO_CANCEL)
             else:
                 turn.state = DialogState(turn.incoming.sender_id)
@@ -385,7 +385,7 @@ class Router:
         answer, parse = turn.command, turn.understood
         options = choice.get("options") or []
         picked = None
-        if FIRST.match(answer) or (len(options) == 1 and YES.match(answer)):
+        if FIRST.match(answer) or (len(options) == 1 and is_yes(answer)):
             picked = options[0] if options else None
         elif SECOND.match(answer) and len(options) > 1:
             picked = options[1]

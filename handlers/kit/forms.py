@@ -10,7 +10,8 @@ value) and what to do once everything is known; `FormAction` holds the conversat
 - before anything that creates or cancels, the form repeats what it will do and waits for
   「确认」; a change of mind at that point (「改成后天」) updates the slot and asks again;
 - 「不用了」 while a question waits, or 「不」 at the confirmation, ends it without doing anything
-  (the router's global 「取消/算了」 does too).
+  (the router's global 「取消/算了」 does too). Which words say yes and no is bot.core.words',
+  the same for every question the bot asks.
 
 State lives in the dialog state (SQLite) through rasa-sdk's SlotSet/ActiveLoop events, so the
 next answer may reach another worker.
@@ -27,6 +28,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.core.words import is_no, is_yes
 from handlers.kit.actions import Events, LibraryAction, as_date, as_time
 from handlers.library.hours_text import day_label
 
@@ -38,8 +40,6 @@ CONFIRM_AGAIN = "还没有提交哦～ " + ASK_CONFIRM
 NOT_DONE = "好的，没有提交。需要时随时再找我～"
 ABANDONED = "好的，已取消，没有提交任何内容。"
 
-YES = re.compile(r"^(确认|确定|是|是的|对|对的|好|好的|好滴|可以|行|没问题|ok|okay|yes|y|嗯+|1)$")
-NO = re.compile(r"^(不|否|不是|不对|不要|不用|不用了|不要了|算了|no|n|2)$")
 _TRAILING = re.compile(r"[\s。.!！~～?？👌👍]+$")
 
 # A validator returns None for a good value, or the sentence that says what is wrong.
@@ -230,8 +230,12 @@ class FormAction(LibraryAction):
         ]
 
 
+def _latest_text(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "")
+
+
 def _bare_text(tracker: Tracker) -> str:
-    return _TRAILING.sub("", (tracker.latest_message.get("text") or "").strip().lower())
+    return _TRAILING.sub("", _latest_text(tracker).strip().lower())
 
 
 def _intent(tracker: Tracker) -> str:
@@ -239,11 +243,11 @@ def _intent(tracker: Tracker) -> str:
 
 
 def _is_yes(tracker: Tracker) -> bool:
-    return bool(YES.match(_bare_text(tracker))) or _intent(tracker) == "affirm"
+    return is_yes(_latest_text(tracker)) or _intent(tracker) == "affirm"
 
 
 def _is_no(tracker: Tracker) -> bool:
-    return bool(NO.match(_bare_text(tracker))) or _intent(tracker) == "deny"
+    return is_no(_latest_text(tracker)) or _intent(tracker) == "deny"
 
 
 # -- validators shared by forms ------------------------------------------------------------

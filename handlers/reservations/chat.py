@@ -22,12 +22,11 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.core import users
+from bot.core.words import is_no, is_yes
 from handlers.kit.actions import Events, LibraryAction, as_date, as_time, reader_of
 from handlers.kit.forms import (
     CONFIRM,
-    NO,
     REQUESTED,
-    YES,
     FormAction,
     Review,
     Slot,
@@ -296,7 +295,7 @@ class ActionCancelReservation(LibraryAction):
         choices = (tracker.get_slot("cancel_choices") or []) if in_form else []
         if target:
             booking = store.get(db, int(target))
-            if YES.match(text) and booking is not None:
+            if is_yes(text) and booking is not None:
                 try:
                     bookings.cancel(db, booking, "reader", "", now)
                 except BookingError as error:
@@ -305,14 +304,14 @@ class ActionCancelReservation(LibraryAction):
                 described = words.describe(booking, spaces_of(services), now.date())
                 dispatcher.utter_message(text=words.CANCELLED.format(booking=described))
                 return _end_cancel()
-            if NO.match(text):
+            if is_no(text):
                 dispatcher.utter_message(text=words.KEPT)
                 return _end_cancel()
         if choices and not target:
             pick = PICK.match(text)
             if pick and int(pick.group(1)) <= len(choices):
                 return self._confirm(dispatcher, int(choices[int(pick.group(1)) - 1]))
-            if NO.match(text):
+            if is_no(text):
                 dispatcher.utter_message(text=words.KEPT)
                 return _end_cancel()
             dispatcher.utter_message(text=words.PICK_AGAIN)

@@ -10,6 +10,7 @@ that is why they exist only behind a staff login.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -24,14 +25,15 @@ from flask import (
 )
 
 from bot.core.clock import TZ
+from bot.core.errors import StaffError
 from handlers.kit import console as words
 from handlers.kit import console_auth as auth
 from handlers.kit.console import Card, NavItem, Plugin
+from handlers.kit.console_errors import back_to, flashed, on_refusal
 from handlers.kit.services import Services
 from handlers.reservations import console_actions as actions
 from handlers.reservations import reports as space_reports
 from handlers.reservations import staff as space_staff
-from handlers.reservations.console_actions import Refused
 from handlers.reservations.endpoints import EDITORS, api, csv_response, search_filters, stats
 from handlers.reservations.reports import (
     STATE_NAMES,
@@ -183,11 +185,8 @@ def _search_args() -> dict[str, Any]:
         flash("没有这个空间类型，已显示全部类型。", "error")
         args["type"] = ""
     for field, label in (("day_from", "开始日期"), ("day_to", "结束日期")):
-        try:
-            args[field] = actions.day_of(request.args.get(field, ""), field, label)
-        except Refused as error:
-            flash(error.chinese, "error")
-            args[field] = None
+        read = partial(actions.day_of, request.args.get(field, ""), field, label)
+        args[field] = flashed(read, None)
     if args["day_from"] and args["day_to"] and args["day_to"] < args["day_from"]:
         flash("结束日期早于开始日期，已对调。", "error")
         args["day_from"], args["day_to"] = args["day_to"], args["day_from"]
@@ -245,8 +244,8 @@ def _detail(ref: str, draft: str = "", status: int = 200) -> tuple[str, int]:
     )
 
 
-def _missing(error: Refused) -> tuple[str, int]:
-    flash(error.chinese, "error")
+def _missing(*_: Any, **__: Any) -> tuple[str, int]:
+    """An unknown booking (a mistyped address, an old link): the search, saying so."""
     return _render(
         "console/spaces_bookings.html",
         404,
@@ -265,24 +264,23 @@ def _missing(error: Refused) -> tuple[str, int]:
 
 @pages.get("/bookings/<ref>")
 @auth.page_access()
+@on_refusal(_missing)
 def detail(ref: str) -> tuple[str, int]:
-    try:
-        return _detail(ref)
-    except Refused as error:
-        return _missing(error)
+    return _detail(ref)
+
+
+def _not_cancelled(error: StaffError, ref: str) -> tuple[str, int]:
+    """The booking again with the reason as typed, or the search for an unknown one."""
+    if error.status == 404:
+        return _missing()
+    return _detail(ref, draft=request.form.get("reason", ""), status=error.status)
 
 
 @pages.post("/bookings/<ref>/cancel")
 @auth.page_access(*EDITORS)
+@on_refusal(_not_cancelled)
 def cancel(ref: str) -> Any:
-    reason = request.form.get("reason", "")
-    try:
-        after = actions.cancel_booking(ref, reason)
-    except Refused as error:
-        if error.status == 404:
-            return _missing(error)
-        flash(error.chinese, "error")
-        return _detail(ref, draft=reason, status=error.status)
+    after = actions.cancel_booking(ref, request.form.get("reason", ""))
     flash(f"已取消预约 {after['ref']}，已通知读者。")
     return redirect(url_for("spaces.detail", ref=after["ref"]))
 
@@ -337,30 +335,33 @@ def closed_sentence(result: dict[str, Any]) -> str:
     )
 
 
+def _closure_form() -> dict[str, str]:
+    return {k: request.form.get(k, "") for k in ("space_id", "starts_at", "ends_at", "reason")}
+
+
+def _not_closed(error: StaffError) -> tuple[str, int]:
+    """The closures page with the form as it was filled in."""
+    return _closures(_closure_form(), status=error.status)
+
+
 @pages.post("/closures")
 @auth.page_access(*EDITORS)
+@on_refusal(_not_closed)
 def close() -> Any:
-    form = {k: request.form.get(k, "") for k in ("space_id", "starts_at", "ends_at", "reason")}
-    try:
-        starts = actions.moment(form["starts_at"], "starts_at", "开始时间")
-        ends = actions.moment(form["ends_at"], "ends_at", "结束时间")
-        result = actions.close_space(form["space_id"], starts, ends, form["reason"])
-    except Refused as error:
-        flash(error.chinese, "error")
-        return _closures(form, status=error.status)
+    form = _closure_form()
+    starts = actions.moment(form["starts_at"], "starts_at", "开始时间")
+    ends = actions.moment(form["ends_at"], "ends_at", "结束时间")
+    result = actions.close_space(form["space_id"], starts, ends, form["reason"])
     flash(closed_sentence(result))
     return redirect(url_for("spaces.closures"))
 
 
 @pages.post("/closures/<int:closure_id>/lift")
 @auth.page_access(*EDITORS)
+@on_refusal(back_to("spaces.closures"))
 def lift(closure_id: int) -> Response:
-    try:
-        after = actions.lift_closure(closure_id)
-    except Refused as error:
-        flash(error.chinese, "error")
-    else:
-        flash(f"已解除 {after['space_id']} 的暂停开放，读者可以重新预约了。")
+    after = actions.lift_closure(closure_id)
+    flash(f"已解除 {after['space_id']} 的暂停开放，读者可以重新预约了。")
     return redirect(url_for("spaces.closures"))
 
 
@@ -398,19 +399,21 @@ def violations() -> tuple[str, int]:
     )
 
 
-@pages.post("/violations/<int:violation_id>/waive")
-@auth.page_access(*EDITORS)
-def waive(violation_id: int) -> Response:
-    try:
-        actions.waive_violation(violation_id, request.form.get("reason", ""))
-    except Refused as error:
-        flash(error.chinese, "error")
-    else:
-        flash(f"已免除违约 #{violation_id}，不再计入暂停预约的次数。")
+def _back_from_waiving(*_: Any, **__: Any) -> Response:
+    """The page the waive form was on (the violations list or a booking), else the list."""
     back = request.form.get("back", "")
     if back.startswith("/console/spaces/") and not back.startswith("//"):
         return redirect(back)
     return redirect(url_for("spaces.violations"))
+
+
+@pages.post("/violations/<int:violation_id>/waive")
+@auth.page_access(*EDITORS)
+@on_refusal(_back_from_waiving)
+def waive(violation_id: int) -> Response:
+    actions.waive_violation(violation_id, request.form.get("reason", ""))
+    flash(f"已免除违约 #{violation_id}，不再计入暂停预约的次数。")
+    return _back_from_waiving()
 
 
 # -- statistics --------------------------------------------------------------------------------
@@ -435,12 +438,13 @@ def stats_page() -> tuple[str, int]:
     if space_type not in ("", *TYPES):
         flash("没有这个空间类型，已显示全部类型。", "error")
         space_type = ""
-    try:
-        first = actions.day_of(request.args.get("day_from", ""), "day_from", "开始日期")
-        last = actions.day_of(request.args.get("day_to", ""), "day_to", "结束日期")
-    except Refused as error:
-        flash(error.chinese, "error")
-        first = last = None
+    first, last = flashed(
+        lambda: (
+            actions.day_of(request.args.get("day_from", ""), "day_from", "开始日期"),
+            actions.day_of(request.args.get("day_to", ""), "day_to", "结束日期"),
+        ),
+        (None, None),
+    )
     if first and last and last < first:
         flash("结束日期早于开始日期，已对调。", "error")
         first, last = last, first

@@ -9,12 +9,12 @@ with a sentence a librarian can act on (Chinese, for pages) and its English twin
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, NoReturn
+from typing import Any
 
-from flask import abort, g
-from flask_smorest import abort as api_abort
+from flask import g
 
 from bot.core.clock import TZ
+from bot.core.errors import StaffError
 from handlers.kit import console_auth as auth
 from handlers.kit.services import Services
 from handlers.reservations import reports as space_reports
@@ -25,18 +25,13 @@ from handlers.reservations.store import BookingError
 MAX_REASON = space_staff.MAX_REASON
 
 
-class Refused(Exception):
-    """A change or a lookup staff must correct: `chinese` for the page, `english` and
-    `field` for the API, `status` for both (404 unknown, 409 not now, 422 bad input)."""
+class Refused(StaffError):
+    """A change or a lookup staff must correct: `chinese` for the page (its `message`),
+    `english` and `field` for the API, `status` for both (404 unknown, 409 not now, 422 bad
+    input). bot.console.errors answers it; no page or endpoint catches it."""
 
     def __init__(self, status: int, field: str, chinese: str, english: str) -> None:
-        super().__init__(english)
-        self.status, self.field, self.chinese, self.english = status, field, chinese, english
-
-    def for_api(self) -> NoReturn:
-        if self.status == 422:
-            api_abort(422, errors={"json": {self.field or "_schema": [self.english]}})
-        abort(self.status, description=self.english)
+        super().__init__(chinese, english=english, status=status, field=field)
 
 
 def services() -> Services:

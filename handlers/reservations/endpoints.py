@@ -23,7 +23,6 @@ from handlers.reservations import export as space_export
 from handlers.reservations import reports as space_reports
 from handlers.reservations import staff as space_staff
 from handlers.reservations import utilisation as space_utilisation
-from handlers.reservations.console_actions import Refused
 from handlers.reservations.reports import STATUS_FILTERS, VIOLATION_FILTERS
 from handlers.reservations.spaces import TYPES, spaces_of
 
@@ -479,10 +478,7 @@ def api_bookings_csv(args: dict[str, Any]) -> Response:
 @api.response(200, BookingSchema)
 def api_booking(ref: str) -> dict[str, Any]:
     """One booking by its reference."""
-    try:
-        return booking_json(actions.load_booking(ref))
-    except Refused as error:
-        error.for_api()
+    return booking_json(actions.load_booking(ref))
 
 
 @api.post("/bookings/<ref>/cancel")
@@ -491,10 +487,7 @@ def api_booking(ref: str) -> dict[str, Any]:
 @api.response(200, BookingSchema)
 def api_cancel(args: dict[str, Any], ref: str) -> dict[str, Any]:
     """Cancel a booking not yet begun; the reader is told the reason (staff and admin)."""
-    try:
-        return booking_json(actions.cancel_booking(ref, args["reason"]))
-    except Refused as error:
-        error.for_api()
+    return booking_json(actions.cancel_booking(ref, args["reason"]))
 
 
 @api.get("/closures")
@@ -516,12 +509,9 @@ def api_closures(args: dict[str, Any]) -> dict[str, Any]:
 def api_close(args: dict[str, Any]) -> dict[str, Any]:
     """Close a space for a period (staff and admin): the bookings it hits are cancelled (or
     end, if in use) and their readers are told, with alternatives."""
-    try:
-        result = actions.close_space(
-            args["space_id"], args["starts_at"], args["ends_at"], args["reason"]
-        )
-    except Refused as error:
-        error.for_api()
+    result = actions.close_space(
+        args["space_id"], args["starts_at"], args["ends_at"], args["reason"]
+    )
     return closure_result(result)
 
 
@@ -530,10 +520,7 @@ def api_close(args: dict[str, Any]) -> dict[str, Any]:
 @api.response(200, ClosureSchema)
 def api_lift(closure_id: int) -> dict[str, Any]:
     """Lift a closure now (staff and admin); 409 when it was lifted already or is over."""
-    try:
-        return closure_json(actions.lift_closure(closure_id))
-    except Refused as error:
-        error.for_api()
+    return closure_json(actions.lift_closure(closure_id))
 
 
 @api.get("/violations")
@@ -555,10 +542,7 @@ def api_violations(args: dict[str, Any]) -> dict[str, Any]:
 @api.response(200, ViolationSchema)
 def api_waive(args: dict[str, Any], violation_id: int) -> dict[str, Any]:
     """Waive a violation with a reason (staff and admin): it no longer counts."""
-    try:
-        return violation_json(actions.waive_violation(violation_id, args["reason"]))
-    except Refused as error:
-        error.for_api()
+    return violation_json(actions.waive_violation(violation_id, args["reason"]))
 
 
 @api.get("/stats")

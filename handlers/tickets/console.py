@@ -8,12 +8,11 @@ requests into its calls, records each change in the audit log and shows the resu
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 import marshmallow as ma
 from flask import (
     Blueprint,
-    abort,
     flash,
     g,
     redirect,
@@ -22,16 +21,17 @@ from flask import (
     url_for,
 )
 from flask_smorest import Blueprint as ApiBlueprint
-from flask_smorest import abort as api_abort
 
+from bot.core.errors import StaffError
 from handlers.kit import console as words
 from handlers.kit import console_auth as auth
 from handlers.kit.console import Card, NavItem, Plugin
 from handlers.kit.console_api import PageArgs, offset, page_of, paginate
+from handlers.kit.console_errors import Recover, back_to, on_refusal
 from handlers.kit.services import Services
 from handlers.tickets import store as tickets
 from handlers.tickets import words as ticket_words
-from handlers.tickets.store import UNCHANGED, Filters, TicketError
+from handlers.tickets.store import UNCHANGED, Filters
 
 pages = Blueprint("tickets", __name__, template_folder="templates")
 api = ApiBlueprint(
@@ -215,16 +215,17 @@ def _render_list(filters: Filters, page: int, status: int = 200) -> tuple[str, i
     ), status
 
 
+def _every_open_ticket(*_: Any) -> tuple[str, int]:
+    """A filter the list cannot apply: the default list, saying so."""
+    return _render_list(Filters(), 1, 422)
+
+
 @pages.get("/")
 @auth.page_access()
+@on_refusal(_every_open_ticket)
 def index() -> tuple[str, int]:
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    filters = _page_filters()
-    try:
-        return _render_list(filters, page)
-    except TicketError as error:
-        flash(error.message, "error")
-        return _render_list(Filters(), 1, 422)
+    return _render_list(_page_filters(), page)
 
 
 def _render_detail(ticket: dict[str, Any], draft: str = "", status: int = 200) -> tuple[str, int]:
@@ -248,72 +249,69 @@ def _render_detail(ticket: dict[str, Any], draft: str = "", status: int = 200) -
     ), status
 
 
-def _missing(error: TicketError) -> tuple[str, int]:
+def _missing(*_: Any, **__: Any) -> tuple[str, int]:
     """An unknown reference (a mistyped address, an old link): the list, saying so."""
-    flash(error.message, "error")
     return _render_list(Filters(), 1, 404)
+
+
+def _or_missing(then: Recover) -> Recover:
+    """A ticket page's recovery: the list for an unknown ticket, else `then`."""
+
+    def recover(error: StaffError, ref: str) -> Any:
+        return _missing() if error.status == 404 else then(error, ref=ref)
+
+    return recover
+
+
+def _detail_again(error: StaffError, ref: str) -> tuple[str, int]:
+    """The ticket again, with the words as they were typed (too long, a closed ticket)."""
+    return _render_detail(load(ref), draft=request.form.get("text", ""), status=error.status)
+
+
+def _to_detail(_: StaffError, ref: str) -> Any:
+    return redirect(url_for("tickets.detail", ref=tickets.normal_ref(ref)))
 
 
 @pages.get("/<ref>")
 @auth.page_access()
+@on_refusal(_missing)
 def detail(ref: str) -> tuple[str, int]:
-    try:
-        return _render_detail(load(ref))
-    except TicketError as error:
-        return _missing(error)
+    return _render_detail(load(ref))
 
 
 @pages.post("/<ref>/reply")
 @auth.page_access()
+@on_refusal(_or_missing(_detail_again))
 def reply(ref: str) -> Any:
-    text = request.form.get("text", "")
-    try:
-        ticket = send_reply(ref, text)
-    except TicketError as error:
-        if error.status == 404:
-            return _missing(error)
-        flash(error.message, "error")
-        return _render_detail(load(ref), draft=text, status=422)
+    ticket = send_reply(ref, request.form.get("text", ""))
     flash("回复已保存，正在发送给读者。")
     return redirect(url_for("tickets.detail", ref=ticket["ref"]))
 
 
 @pages.post("/<ref>/close")
 @auth.page_access()
+@on_refusal(_or_missing(_detail_again))
 def close(ref: str) -> Any:
     text = request.form.get("text", "")
-    try:
-        ticket = close_ticket(ref, text)
-    except TicketError as error:
-        if error.status == 404:
-            return _missing(error)
-        flash(error.message, "error")
-        return _render_detail(load(ref), draft=text, status=error.status)
+    ticket = close_ticket(ref, text)
     flash("工单已关闭，回复正在发送给读者。" if text.strip() else "工单已关闭。")
     return redirect(url_for("tickets.detail", ref=ticket["ref"]))
 
 
 @pages.post("/<ref>/reopen")
 @auth.page_access()
+@on_refusal(_or_missing(back_to("tickets.detail", "ref")))
 def reopen(ref: str) -> Any:
-    try:
-        ticket = reopen_ticket(ref)
-    except TicketError as error:
-        if error.status == 404:
-            return _missing(error)
-        flash(error.message, "error")
-        return redirect(url_for("tickets.detail", ref=ref))
+    ticket = reopen_ticket(ref)
     flash(f"工单已重新打开，截止时间 {when(ticket['due_at'])}。")
     return redirect(url_for("tickets.detail", ref=ticket["ref"]))
 
 
 @pages.post("/<ref>/assign")
 @auth.page_access()
+@on_refusal(_or_missing(_to_detail))
 def assign(ref: str) -> Any:
-    try:
-        ticket = load(ref)
-    except TicketError as error:
-        return _missing(error)
+    ticket = load(ref)
     owner: Any = UNCHANGED
     due: Any = UNCHANGED
     chosen = request.form.get("owner", "").strip() or None
@@ -330,11 +328,7 @@ def assign(ref: str) -> Any:
     if owner is UNCHANGED and due is UNCHANGED:
         flash("没有修改。")
         return redirect(url_for("tickets.detail", ref=ticket["ref"]))
-    try:
-        after = assign_ticket(ref, owner=owner, due_at=due)
-    except TicketError as error:
-        flash(error.message, "error")
-        return redirect(url_for("tickets.detail", ref=ticket["ref"]))
+    after = assign_ticket(ref, owner=owner, due_at=due)
     flash(f"已保存：负责人 {after['owner'] or '未分配'}，截止 {when(after['due_at'])}。")
     return redirect(url_for("tickets.detail", ref=ticket["ref"]))
 
@@ -419,13 +413,6 @@ class TicketAssignArgs(ma.Schema):
 TicketPage = page_of(TicketSchema, "TicketPage")
 
 
-def refused(error: TicketError) -> NoReturn:
-    """A TicketError as the API's error shape (404/409 with the message; 422 with details)."""
-    if error.status == 422:
-        api_abort(422, errors={"json": {error.field or "_schema": [error.english]}})
-    abort(error.status, description=error.english)
-
-
 @api.get("/")
 @auth.api_access()
 @api.arguments(TicketListArgs, location="query")
@@ -450,10 +437,7 @@ def api_list(args: dict[str, Any]) -> dict[str, Any]:
 @api.response(200, TicketDetailSchema)
 def api_detail(ref: str) -> dict[str, Any]:
     """One ticket with its thread: the reader's words and every staff reply."""
-    try:
-        return load(ref)
-    except TicketError as error:
-        refused(error)
+    return load(ref)
 
 
 @api.post("/<ref>/reply")
@@ -463,10 +447,7 @@ def api_detail(ref: str) -> dict[str, Any]:
 def api_reply(args: dict[str, Any], ref: str) -> dict[str, Any]:
     """Reply to the reader (queued for sending). A reply to a closed ticket is sent and the
     ticket stays closed; the first to reply to an unassigned ticket becomes its owner."""
-    try:
-        return send_reply(ref, args["text"])
-    except TicketError as error:
-        refused(error)
+    return send_reply(ref, args["text"])
 
 
 @api.post("/<ref>/close")
@@ -475,10 +456,7 @@ def api_reply(args: dict[str, Any], ref: str) -> dict[str, Any]:
 @api.response(200, TicketDetailSchema)
 def api_close(args: dict[str, Any], ref: str) -> dict[str, Any]:
     """Close the ticket, sending `reply` to the reader first when given."""
-    try:
-        return close_ticket(ref, args["reply"])
-    except TicketError as error:
-        refused(error)
+    return close_ticket(ref, args["reply"])
 
 
 @api.post("/<ref>/reopen")
@@ -486,10 +464,7 @@ def api_close(args: dict[str, Any], ref: str) -> dict[str, Any]:
 @api.response(200, TicketDetailSchema)
 def api_reopen(ref: str) -> dict[str, Any]:
     """Open a closed ticket again, due within the library's answer time from now."""
-    try:
-        return reopen_ticket(ref)
-    except TicketError as error:
-        refused(error)
+    return reopen_ticket(ref)
 
 
 @api.route("/<ref>", methods=["PATCH"])
@@ -498,12 +473,9 @@ def api_reopen(ref: str) -> dict[str, Any]:
 @api.response(200, TicketDetailSchema)
 def api_assign(args: dict[str, Any], ref: str) -> dict[str, Any]:
     """Set the owner (an active staff username, or null) and/or the due time."""
-    try:
-        return assign_ticket(
-            ref, owner=args.get("owner", UNCHANGED), due_at=args.get("due_at", UNCHANGED)
-        )
-    except TicketError as error:
-        refused(error)
+    return assign_ticket(
+        ref, owner=args.get("owner", UNCHANGED), due_at=args.get("due_at", UNCHANGED)
+    )
 
 
 PLUGIN = Plugin(

@@ -29,6 +29,7 @@ from sqlite_utils.migrations import Migrations
 from bot.core import outbox, staff
 from bot.core.clock import TZ, isoformat
 from bot.core.db import write_transaction
+from bot.core.errors import StaffError
 from bot.core.values import CHANNELS
 from handlers.tickets.words import TICKET_KINDS, TICKET_STATUSES
 
@@ -173,17 +174,13 @@ def _add_message(
 # -- the staff side: what the console and the API do with tickets ------------------------------
 
 
-class TicketError(ValueError):
+class TicketError(StaffError):
     """What a librarian asked cannot be done. `message` is a Chinese sentence for the console,
     `english` the same for the API, `field` the input at fault ("" for none), and `status`
     what it amounts to in HTTP: 404 (no such ticket), 409 (not in that state), 422 (input)."""
 
     def __init__(self, message: str, english: str, field: str = "", status: int = 422) -> None:
-        super().__init__(message)
-        self.message = message
-        self.english = english
-        self.field = field
-        self.status = status
+        super().__init__(message, english=english, field=field, status=status)
 
 
 class _Unchanged:
@@ -197,6 +194,11 @@ UNCHANGED = _Unchanged()
 # A reply sent again with the same words by the same librarian this soon is the same reply:
 # a double click or an API client's retry after a timeout must not reach the reader twice.
 RESUBMIT_WINDOW = timedelta(minutes=1)
+
+
+def normal_ref(ref: str) -> str:
+    """A reference as stored: 「fk000012 」 is FK000012."""
+    return ref.strip().upper()
 
 
 def unknown(ref: str) -> TicketError:
@@ -344,7 +346,7 @@ def detail(db: Database, ref: str, now: datetime) -> dict[str, Any] | None:
     row = next(
         db.query(
             f"SELECT * FROM ({_SELECT}) WHERE ref = :ref",
-            _select_params(now) | {"ref": ref.strip().upper()},
+            _select_params(now) | {"ref": normal_ref(ref)},
         ),
         None,
     )
@@ -367,7 +369,7 @@ def detail(db: Database, ref: str, now: datetime) -> dict[str, Any] | None:
 
 
 def _open_ticket(db: Database, ref: str) -> dict[str, Any]:
-    ticket = get(db, ref.strip().upper())
+    ticket = get(db, normal_ref(ref))
     if ticket is None:
         raise unknown(ref)
     return ticket

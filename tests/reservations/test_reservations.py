@@ -266,6 +266,15 @@ def test_listing_and_cancelling_one_of_several(chat: Any, services: Any) -> None
     assert len(active(services)) == 1
 
 
+@pytest.mark.parametrize("word", ["好的", "行", "确定", "1"])
+def test_the_cancel_confirmation_takes_every_yes(chat: Any, services: Any, word: str) -> None:
+    chat("明天上午八点到十二点约座位")
+    chat("确认")
+    assert chat("取消预约").startswith("要取消这个预约吗？")
+    assert chat(word).startswith("已取消：")
+    assert active(services) == []
+
+
 def test_a_reference_names_the_booking_to_cancel(chat: Any, services: Any) -> None:
     chat("明天上午八点到十二点约座位")
     chat("确认")

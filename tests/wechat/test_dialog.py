@@ -428,3 +428,35 @@ def test_a_new_date_re_checks_the_times_already_given(booking: Any) -> None:
 def test_a_new_start_and_end_together_are_checked_together(booking: Any) -> None:
     booking("明天上午九点到十一点约个座")
     assert booking("改成下午五点到七点").startswith("预约seat 2026-11-24 17:00-19:00")
+
+
+# -- one yes/no vocabulary (bot.core.words): a form's confirmation, the router's question ------
+
+WEEKEND = unsure("周末呢", ("opening_hours", 0.3), ("affirm", 0.2))
+
+
+@pytest.mark.parametrize("word", ["好的", "行", "确定", "1", "行！", "ＯＫ"])
+def test_yes_is_the_same_word_at_a_form_and_at_the_routers_question(
+    booking: Any, scripted_chat: Any, word: str
+) -> None:
+    booking("明天上午九点到十一点约个座")
+    assert booking(word) == "已预约"
+    assert len(SUBMITTED) == 1
+    chat = scripted_chat({"周末呢": WEEKEND})
+    assert chat("周末呢") == messages.ASK_IF.format(label=label("opening_hours"))
+    assert "开馆" in chat(word)
+
+
+@pytest.mark.parametrize("word", ["不用了", "算了", "算了。"])
+def test_no_is_the_same_word_at_a_form_and_at_the_routers_question(
+    booking: Any, scripted_chat: Any, word: str
+) -> None:
+    booking("明天上午九点到十一点约个座")
+    assert booking(word) == messages.CANCELLED
+    assert booking("确认") == messages.AFFIRM_ALONE
+    assert SUBMITTED == []
+    chat = scripted_chat({"周末呢": WEEKEND})
+    chat("周末呢")
+    assert chat(word) == messages.CANCELLED
+    # The offer is declined: a later 「是」 runs nothing.
+    assert "开馆" not in chat("是的")
