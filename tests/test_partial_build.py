@@ -152,6 +152,19 @@ def test_a_global_command_without_its_capability_says_so(
         assert chat("转人工") == messages.NOT_IN_THIS_BOT
 
 
+def test_only_a_build_with_the_hand_off_offers_it_when_lost(
+    chat: Callable[..., str], build: tuple[Capability, ...]
+) -> None:
+    handoff = any(c.name == tickets.NAME for c in build)
+    lost = [chat("zxqv wplk"), chat(event="SCAN", key="shelf:unknown")]
+    if not any(c.name == "reservations" for c in build):
+        lost.append(chat("明天上午八点到十二点约个座位"))  # understood, but not built here
+        assert "这个功能还在准备中" in lost[-1]
+    assert lost[0] == (messages.NOT_UNDERSTOOD if handoff else messages.NOT_UNDERSTOOD_ALONE)
+    assert lost[1] == (messages.UNKNOWN_SCENE if handoff else messages.UNKNOWN_SCENE_ALONE)
+    assert all(("转人工" in reply) == handoff for reply in lost), lost
+
+
 @pytest.mark.parametrize(
     "event",
     [

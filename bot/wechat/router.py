@@ -61,7 +61,7 @@ from bot.wechat.turn import (
 )
 from handlers.kit.actions import LibraryAction
 from handlers.kit.capability import Capability, Reader
-from handlers.kit.forms import FormAction
+from handlers.kit.forms import CANCEL_IS_NO, FormAction
 from handlers.kit.services import Services
 from intents import dialog_state, unrecognised
 from intents.catalogue import INTENTS, NOT_OFFERED, label
@@ -119,6 +119,16 @@ class Router:
             self.scenes.update(capability.scenes)
             self.forms.update(capability.forms)
         self.keeps_heard = [c.keeps_reader_heard for c in capabilities if c.keeps_reader_heard]
+        # The sentences that suggest 「转人工」, only where this build can hand a reader over.
+        self.unknown_scene, self.not_understood, self.coming_soon = (
+            (messages.UNKNOWN_SCENE, messages.NOT_UNDERSTOOD, messages.COMING_SOON)
+            if ACTION_HUMAN in self.actions
+            else (
+                messages.UNKNOWN_SCENE_ALONE,
+                messages.NOT_UNDERSTOOD_ALONE,
+                messages.COMING_SOON_ALONE,
+            )
+        )
         self.menu_keys: dict[str, str] = dict(services.library.get("menu", {}).get("keys", {}))
         self.log_secret = services.settings.resolved_secret_key()
 
@@ -208,7 +218,7 @@ class Router:
             turn.say(EmptyReply())  # WeCom sends this on every app open: stay quiet
         elif (event == "subscribe_scan" and scene) or event in SCAN_EVENTS:
             if scene is None or scene not in self.actions:
-                turn.say(messages.UNKNOWN_SCENE)
+                turn.say(self.unknown_scene)
             else:
                 turn.run(scene, self._parse_of(incoming, "scan"))
         elif event in ("subscribe", "subscribe_scan"):
@@ -252,7 +262,7 @@ class Router:
             turn.intent = "help"
             turn.run(ACTION_HELP, self._parse_of(turn.incoming, "help"))
             return
-        if is_cancel(command):
+        if is_cancel(command) and not self._form_answers_cancel(state):
             turn.intent = stats.CANCEL
             # A guess offered for 「是」 is something going on too: 「算了」 declines it.
             if not state.active_form and PENDING_CHOICE not in state.slots:
@@ -298,10 +308,10 @@ class Router:
         elif parse.intent == "deny":
             turn.say(messages.DENY_ALONE)
         elif understood:
-            turn.say(messages.COMING_SOON.format(label=label(parse.intent)))
+            turn.say(self.coming_soon.format(label=label(parse.intent)))
         else:
             turn.unrecognised = unrecognised.OUT_OF_SCOPE
-            turn.say(messages.NOT_UNDERSTOOD)
+            turn.say(self.not_understood)
 
     def _banned(self, turn: Turn) -> str | None:
         """The one sentence for a reader whose ban is in force, else None."""
@@ -318,6 +328,10 @@ class Router:
             return True
         reader = Reader(turn.incoming.channel, turn.incoming.user_id)
         return any(hook(self.services, reader) for hook in self.keeps_heard)
+
+    def _form_answers_cancel(self, state: DialogState) -> bool:
+        """Whether the open form's question is itself about cancelling (CANCEL_IS_NO)."""
+        return state.active_form in self.forms and bool(state.slots.get(CANCEL_IS_NO))
 
     def _changes_subject(self, form_action: str, turn: Turn) -> bool:
         """A form keeps the conversation unless the message answers nothing in it and is

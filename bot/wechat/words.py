@@ -22,6 +22,12 @@ COMING_SOON = (
     "明白，你想{label}。这个功能还在准备中，很快就会上线～ "
     "现在可以发送「转人工」请馆员帮忙，或发送「帮助」看看我能做什么。"
 )
+# The same three for a bot built without the hand-off: never offer a command that goes nowhere.
+UNKNOWN_SCENE_ALONE = "这个二维码我暂时认不出来～如需帮助，请发送「帮助」。"
+NOT_UNDERSTOOD_ALONE = "抱歉，我还没听懂这句话😅 你可以换个说法，或者发送「帮助」看看我能做什么。"
+COMING_SOON_ALONE = (
+    "明白，你想{label}。这个功能还在准备中，很快就会上线～ 现在可以发送「帮助」看看我能做什么。"
+)
 AFFIRM_ALONE = "好的👌 还有什么可以帮你的吗？"
 DENY_ALONE = "好的，没问题。需要时随时叫我～"
 LEFT_FORM = "（刚才的「{label}」没有完成，已退出。）"

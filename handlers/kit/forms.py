@@ -33,6 +33,10 @@ from handlers.kit.actions import Events, LibraryAction, as_date, as_time
 from handlers.library.hours_text import day_label
 
 REQUESTED = "requested_slot"
+# Set while a question waits that is about cancelling something the reader has (「要取消这个
+# 预约吗？」): the router then lets 「取消」「算了」 answer it as no, instead of ending the dialog
+# with 「好的，已取消」, which would read as if the thing itself had been cancelled.
+CANCEL_IS_NO = "cancel_is_no"
 CONFIRM = "__confirm__"
 
 ASK_CONFIRM = "回复「确认」提交，回复「取消」放弃；要修改也可以直接说，比如「改成后天」。"

@@ -25,6 +25,7 @@ from bot.core import users
 from bot.core.words import is_no, is_yes
 from handlers.kit.actions import Events, LibraryAction, as_date, as_time, reader_of
 from handlers.kit.forms import (
+    CANCEL_IS_NO,
     CONFIRM,
     REQUESTED,
     FormAction,
@@ -336,6 +337,7 @@ class ActionCancelReservation(LibraryAction):
             ActiveLoop(CANCEL_FORM),
             SlotSet("cancel_choices", [b["id"] for b in listed]),
             SlotSet("cancel_target", None),
+            SlotSet(CANCEL_IS_NO, True),
         ]
 
     def _confirm(self, dispatcher: CollectingDispatcher, booking_id: int) -> Events:
@@ -344,7 +346,11 @@ class ActionCancelReservation(LibraryAction):
         assert booking is not None
         described = words.describe(booking, spaces_of(services), services.now().date())
         dispatcher.utter_message(text=words.CONFIRM_CANCEL.format(booking=described))
-        return [ActiveLoop(CANCEL_FORM), SlotSet("cancel_target", booking_id)]
+        return [
+            ActiveLoop(CANCEL_FORM),
+            SlotSet("cancel_target", booking_id),
+            SlotSet(CANCEL_IS_NO, True),
+        ]
 
 
 def _text(tracker: Tracker) -> str:
@@ -366,7 +372,12 @@ def _narrowed(found: list[dict[str, Any]], text: str, tracker: Tracker) -> list[
 
 
 def _end_cancel() -> Events:
-    return [SlotSet("cancel_choices", None), SlotSet("cancel_target", None), ActiveLoop(None)]
+    return [
+        SlotSet("cancel_choices", None),
+        SlotSet("cancel_target", None),
+        SlotSet(CANCEL_IS_NO, None),
+        ActiveLoop(None),
+    ]
 
 
 # -- check-in, 暂离, leaving ----------------------------------------------------------------------

@@ -275,6 +275,25 @@ def test_the_cancel_confirmation_takes_every_yes(chat: Any, services: Any, word:
     assert active(services) == []
 
 
+@pytest.mark.parametrize("word", ["算了", "不用了", "取消"])
+def test_giving_up_at_a_cancel_question_keeps_the_booking_and_says_so(
+    chat: Any, services: Any, word: str
+) -> None:
+    # The router's 「好的，已取消」 here would read as if the booking were gone.
+    chat("明天上午八点到十二点约座位")
+    chat("确认")
+    assert chat("取消预约").startswith("要取消这个预约吗？")
+    assert chat(word) == words.KEPT
+    assert len(active(services)) == 1
+    chat("明天下午两点到四点约座位")
+    chat("确认")
+    assert chat("取消预约").startswith("要取消哪一个？")
+    assert chat(word) == words.KEPT
+    assert len(active(services)) == 2
+    # The question is over: the same word is the router's again.
+    assert chat(word) == "现在没有进行中的操作哦～发送「帮助」看看我能做什么。"
+
+
 def test_a_reference_names_the_booking_to_cancel(chat: Any, services: Any) -> None:
     chat("明天上午八点到十二点约座位")
     chat("确认")
