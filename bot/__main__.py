@@ -208,7 +208,15 @@ def _serve(args: argparse.Namespace, capabilities: Sequence[Capability]) -> int:
     settings = Settings.from_env()
     _configure_logging(settings)
     _init_db(settings, capabilities)
-    return run_server(args.host, args.port, args.workers or settings.workers, args.threads)
+    from bot.app import warm_up
+
+    return run_server(
+        args.host,
+        args.port,
+        args.workers or settings.workers,
+        args.threads,
+        warm_up=lambda: warm_up(settings),
+    )
 
 
 def _create_staff(
@@ -361,9 +369,12 @@ def _demo(args: argparse.Namespace, capabilities: Sequence[Capability]) -> int:
             "  Demo keys are public: never point a real 公众号 at demo mode.\n",
             flush=True,
         )
+        from bot.app import warm_up
         from bot.server import run_server
 
-        return run_server(args.host, args.port, args.workers, args.threads)
+        return run_server(
+            args.host, args.port, args.workers, args.threads, warm_up=lambda: warm_up(settings)
+        )
     except DemoError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

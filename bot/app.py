@@ -128,6 +128,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def warm_up(settings: Settings) -> None:
+    """Done once in the server's master, before it forks: this module's imports (the whole
+    app's, scikit-learn's most of a second among them) and the built-in intent model read
+    from its cache. Every worker — at start, or one gunicorn starts in place of a dead one —
+    inherits both and only builds its own app; connections, thread pools and the Rasa client
+    are still made after the fork, in each worker."""
+    from intents.nlu import NLU
+
+    NLU.load(Path(settings.model_dir), labels_dir=Path(settings.labels_dir))
+
+
 def build_parser(settings: Settings) -> Parser:
     """The intent layer: built in, or a Rasa server's with the built-in one behind it.
     The trained model is loaded once per process (intents.classifier), however many apps."""

@@ -1,12 +1,14 @@
 """The production server: gunicorn, with worker processes and threads, around create_app.
 
 Each worker builds its own app after the fork (no shared SQLite connections or thread
-pools across processes); the database was migrated once before the workers started.
+pools across processes); the database was migrated, the imports made and the intent model
+read once in the master before the workers started (`warm_up`), so a worker is ready soon.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -27,7 +29,15 @@ class _Gunicorn(BaseApplication):
         return create_app()
 
 
-def run_server(host: str, port: int, workers: int | None, threads: int = 4) -> int:
+def run_server(
+    host: str,
+    port: int,
+    workers: int | None,
+    threads: int = 4,
+    warm_up: Callable[[], None] | None = None,
+) -> int:
+    """Serve until stopped. `warm_up` runs in the master before the workers fork (imports and
+    read-only data every worker shares; nothing with a connection or a thread)."""
     options = {
         "bind": f"{host}:{port}",
         "workers": workers or multiprocessing.cpu_count() * 2 + 1,
@@ -44,5 +54,7 @@ def run_server(host: str, port: int, workers: int | None, threads: int = 4) -> i
         "control_socket_disable": True,
         "errorlog": "-",
     }
+    if warm_up is not None:
+        warm_up()
     _Gunicorn(options).run()
     return 0
