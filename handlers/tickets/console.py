@@ -1,8 +1,8 @@
 """Tickets (feedback FK… and hand-offs RG…) answered by librarians (首问责任制): pages and API.
 
 Any staff role works tickets. The rules (overdue, who owns a ticket, what a reply to a closed
-ticket does) live in handlers/tickets.py, which owns the tables; this module only turns
-requests into its calls, records each change in the audit log and shows the result.
+ticket does) live in handlers/tickets/desk.py; this module only turns requests into its calls,
+records each change in the audit log and shows the result.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from handlers.kit.console import Card, NavItem, Plugin
 from handlers.kit.console_api import PageArgs, offset, page_of, paginate
 from handlers.kit.console_errors import Recover, back_to, on_refusal
 from handlers.kit.services import Services
-from handlers.tickets import store as tickets
+from handlers.tickets import desk as tickets
+from handlers.tickets import store
 from handlers.tickets import words as ticket_words
-from handlers.tickets.store import UNCHANGED, Filters
+from handlers.tickets.desk import UNCHANGED, Filters
 
 pages = Blueprint("tickets", __name__, template_folder="templates")
 api = ApiBlueprint(
@@ -242,7 +243,7 @@ def _render_detail(ticket: dict[str, Any], draft: str = "", status: int = 200) -
         statuses=ticket_words.TICKET_STATUSES,
         channels=words.CHANNELS,
         deliveries=words.OUTBOX_STATUSES,
-        max_reply=tickets.MAX_REPLY,
+        max_reply=store.MAX_REPLY,
         overdue_by=overdue_by,
         due_in=due_in,
         when=when,
@@ -374,7 +375,7 @@ class TicketListArgs(PageArgs):
         load_default="open", validate=ma.validate.OneOf(("open", "closed", "all"))
     )
     kind = ma.fields.String(
-        validate=ma.validate.OneOf(tickets.KINDS), metadata={"description": "omit for both"}
+        validate=ma.validate.OneOf(store.KINDS), metadata={"description": "omit for both"}
     )
     owner = ma.fields.String(
         load_default="",
@@ -391,7 +392,7 @@ class TicketListArgs(PageArgs):
 
 class TicketReplyArgs(ma.Schema):
     text = ma.fields.String(
-        required=True, metadata={"description": f"1–{tickets.MAX_REPLY} characters"}
+        required=True, metadata={"description": f"1–{store.MAX_REPLY} characters"}
     )
 
 

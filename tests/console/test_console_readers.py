@@ -440,9 +440,9 @@ def test_crisis_help_and_the_human_command_always_work_for_a_banned_reader(
     # While that crisis hand-off is open the ban is paused: the crisis answer invited the
     # reader to go on talking. Once a librarian closes it, the ban holds again.
     assert chat("你好").startswith("你好")
-    from handlers.tickets import store as tickets
+    from handlers.tickets import desk
 
-    tickets.close(known_reader.services.db(), ref, "ann", known_reader.services.now())
+    desk.close(known_reader.services.db(), ref, "ann", known_reader.services.now())
     assert chat("你好").startswith("抱歉，你暂时无法使用馆伴的服务")
 
 

@@ -18,6 +18,7 @@ from bot.core.db import connect
 from bot.core.outbox import PRIORITY_NOTICE
 from bot.core.values import MP, WORK, Incoming
 from handlers import crisis
+from handlers.tickets import desk as ticket_desk
 from handlers.tickets import store as tickets
 from handlers.tickets.store import FEEDBACK, HANDOFF
 from tests.conftest import Clock, Console, delivery_settings
@@ -82,8 +83,8 @@ def workload(desk: Console) -> dict[str, str]:
         ),
         "closed": open_ticket(desk, "借书证丢了", user="oCard", age=timedelta(days=3)),
     }
-    tickets.assign(db, refs["bobs"], NOW, owner="bob")
-    tickets.close(db, refs["closed"], "bob", NOW - timedelta(days=2))
+    ticket_desk.assign(db, refs["bobs"], NOW, owner="bob")
+    ticket_desk.close(db, refs["closed"], "bob", NOW - timedelta(days=2))
     return refs
 
 
@@ -123,7 +124,7 @@ def test_the_thread_holds_the_readers_words_and_what_they_added(desk: Console) -
     ref = open_ticket(desk, "", kind=HANDOFF)  # 「转人工」 alone: no words yet
     tickets.append(db, ref, "我的借书证丢了", NOW)
     tickets.append(db, ref, "还有续借的问题", NOW + timedelta(minutes=3))
-    ticket = tickets.detail(db, ref, NOW)
+    ticket = ticket_desk.detail(db, ref, NOW)
     assert ticket is not None
     assert ticket["text"] == "我的借书证丢了\n还有续借的问题"  # as before
     assert [(m["author"], m["text"], m["at"]) for m in ticket["messages"]] == [
@@ -710,7 +711,7 @@ def test_dashboard_cards(desk: Console, clock: Clock) -> None:
     ]
     assert 'href="/console/tickets/?crisis=1"' in html
     assert 'href="/console/tickets/?overdue=1"' in html
-    tickets.close(desk.services.db(), ref, "ann", clock.now)
+    ticket_desk.close(desk.services.db(), ref, "ann", clock.now)
     assert ticket_cards(page(desk, "/console/"))[-1] == ("card", "待处理工单 1 均未超时")
 
 
