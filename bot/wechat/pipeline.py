@@ -18,6 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 
+from sqlite_utils import Database
+
 from bot.core import outbox, users
 from bot.core.errors import BUSY
 from bot.core.values import EmptyReply, Incoming, Reply, TextReply, reply_to_dict
@@ -29,6 +31,10 @@ from handlers.kit.services import Services
 log = logging.getLogger("guanban.pipeline")
 
 LATE_REPLY_KIND = "late_reply"
+
+
+def _answered(incoming: Incoming, db: Database, reply: Reply) -> None:
+    inbox.record_reply(db, incoming, reply, "answered")
 
 
 class Pipeline:
@@ -51,8 +57,10 @@ class Pipeline:
         if self.router.quick(turn):
             # Nothing slow is left to do: the hop to the pool and back would cost more than
             # the answer (about a quarter of a millisecond and ten context switches).
-            reply = self.router.finish(turn)
-            inbox.record_reply(db, incoming, reply, "answered")
+            # The reply is stored for resends in the turn's own transaction: one commit.
+            reply = self.router.finish(turn, keep=partial(_answered, incoming))
+            if not turn.kept:
+                inbox.record_reply(db, incoming, reply, "answered")
             return reply
         future = self.pool.submit(self.router.finish, turn)
         try:

@@ -35,7 +35,7 @@ import hashlib
 import inspect
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
@@ -43,6 +43,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlite_utils import Database
 
 from bot.core import users
 from bot.core.db import write_transaction
@@ -90,6 +91,8 @@ NOT_CARRIED = frozenset({"greet", "help", "feedback", "human", "crisis", "affirm
 CHANGE_OF_SUBJECT = 0.8
 SILENT_EVENTS = {"unsubscribe", "view", "location", "templatesendjobfinish", "masssendjobfinish"}
 SCAN_EVENTS = ("scan", "scancode_push", "scancode_waitmsg")
+# What the pipeline keeps of a reply (for WeChat's resends), written with the turn's own rows.
+Keep = Callable[[Database, Reply], None]
 
 
 def hash_user(secret: str, user_id: str) -> str:
@@ -150,11 +153,13 @@ class Router:
         action = self.actions.get(turn.action) if turn.action else None
         return action is None or action.quick
 
-    def finish(self, turn: Turn) -> Reply:
-        """Act and remember; the reply. Never raises."""
+    def finish(self, turn: Turn, keep: Keep | None = None) -> Reply:
+        """Act and remember; the reply. Never raises. `keep(db, reply)`, when given, is
+        written in remember's transaction (the pipeline's copy of the reply for resends);
+        `turn.kept` says whether it was."""
         with self._failures_answered(turn):
             self._act(turn)
-        self._remember(turn)
+        self._remember(turn, keep)
         return turn.final_reply()
 
     @contextmanager
@@ -468,11 +473,11 @@ class Router:
 
     # -- remember ------------------------------------------------------------------------
 
-    def _remember(self, turn: Turn) -> None:
+    def _remember(self, turn: Turn, keep: Keep | None = None) -> None:
         """Write what the turn leaves behind, in one transaction. Losing the dialog state
         would make the reply a lie (「几个人？」 with the form forgotten), so that failure
         answers BUSY; a failed count is only logged."""
-        if not (turn.save_state or turn.unrecognised or turn.chosen or turn.counted):
+        if not (turn.save_state or turn.unrecognised or turn.chosen or turn.counted or keep):
             return
         db = self.services.db()
         incoming = turn.incoming
@@ -495,6 +500,9 @@ class Router:
                     dialog_state.save(db, turn.state, turn.now)
                 if turn.counted:
                     self._count(turn)
+                if keep is not None:
+                    keep(db, turn.final_reply())
+            turn.kept = keep is not None
         except Exception:
             log.exception("could not remember the turn: %s", self._who(turn))
             if turn.save_state:

@@ -43,6 +43,7 @@ class Turn:
     unrecognised: str | None = None  # the reason to keep the text for staff
     offer: dict[str, Any] | None = None  # the guesses offered, stored with the row's id
     chosen: tuple[int, str] | None = None  # (unrecognised row, the intent the reader picked)
+    kept: bool = False  # the reply was stored for resends in remember's transaction
 
     @property
     def understood(self) -> ParseResult:

@@ -127,3 +127,35 @@ def test_a_failed_count_keeps_the_rest_of_the_turn(
     [(active_form,)] = rows(tmp_path, "SELECT active_form FROM dialog_state")
     assert active_form  # the form was remembered although the count failed
     assert "could not count a message" in caplog.text
+
+
+def test_a_quick_turn_stores_its_reply_for_resends_in_the_same_transaction(
+    chat: Any, statements: list[str], tmp_path: Path
+) -> None:
+    send, _ = chat
+    send("你好")
+    statements.clear()
+    answer = send("今天几点闭馆")
+    [transaction] = bookkeeping_transactions(statements)
+    [kept] = [s for s in transaction if s.startswith("UPDATE inbound SET reply")]
+    assert transaction.index(kept) == len(transaction) - 1  # after the rows it answers for
+    assert not [s for s in statements if s.startswith("UPDATE inbound") and s != kept]
+    [(reply, status)] = rows(
+        tmp_path, "SELECT reply, status FROM inbound ORDER BY rowid DESC LIMIT 1"
+    )
+    assert status == "answered" and answer.splitlines()[0] in reply
+
+
+def test_a_turn_whose_remembering_fails_still_stores_its_reply(
+    chat: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    send, _ = chat
+    send("你好")
+    with sqlite3.connect(tmp_path / "guanban.sqlite3") as db:
+        db.execute("DROP TABLE dialog_state")
+    answer = send("今天几点闭馆")
+    assert answer == "系统繁忙，请稍后再试。"  # the state is lost: the reply would be a lie
+    [(reply, status)] = rows(
+        tmp_path, "SELECT reply, status FROM inbound ORDER BY rowid DESC LIMIT 1"
+    )
+    assert status == "answered" and "系统繁忙" in reply  # a resend gets the same answer
