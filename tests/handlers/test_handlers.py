@@ -101,6 +101,16 @@ def test_todays_hours_come_with_the_week(chat_at: Any) -> None:
     assert week[4] == "周五 01/01  08:30–17:00（元旦）"
 
 
+def test_the_week_is_worked_out_again_when_the_day_changes(chat_at: Any) -> None:
+    chat = chat_at(at(2026, 12, 28, 22, 0))
+    first = chat("开放时间").splitlines()
+    assert first[first.index("近7天开放时间：") + 1].startswith("周一 12/28")
+    chat.clock.advance(hours=3)  # past midnight, same app: the table starts on Tuesday
+    again = chat("开放时间").splitlines()
+    week = again[again.index("近7天开放时间：") + 1 :]
+    assert week[0].startswith("周二 12/29") and week[-1].startswith("周一 01/04")
+
+
 def test_hours_menu_click_answers_hours(chat_at: Any) -> None:
     assert (
         chat_at(at(2026, 12, 31, 10)).event("CLICK", "HOURS").startswith("现在闭馆（年终设备检修）")
