@@ -11,6 +11,7 @@ the same model (fixed solver, no randomness). Each process keeps one copy in mem
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -101,6 +102,10 @@ def build_pipeline() -> Pipeline:
     )
 
 
+# Texts whose ranking a classifier remembers (a few hundred kB).
+RANKINGS_KEPT = 4096
+
+
 class IntentClassifier:
     """Ranks intents for a text; `rank` returns (intent, probability) best first."""
 
@@ -108,6 +113,10 @@ class IntentClassifier:
         self.pipeline = pipeline
         self.intents: list[str] = list(pipeline.classes_)
         self.scorer = LinearScorer.for_pipeline(pipeline)  # None: sklearn computes each one
+        # Readers send the same words again and again (「确认」「1」「你好」「几点闭馆」), and a
+        # ranking is a pure function of the text and this model: it is remembered, bounded.
+        # A new model (staff labels retrained) is a new classifier with an empty memory.
+        self._ranked = functools.lru_cache(maxsize=RANKINGS_KEPT)(self._rank)
 
     @classmethod
     def train(cls, examples: Iterable[Example]) -> IntentClassifier:
@@ -119,12 +128,15 @@ class IntentClassifier:
         return cls(pipeline)
 
     def rank(self, text: str, top: int = 5) -> list[tuple[str, float]]:
+        return list(self._ranked(text, top))
+
+    def _rank(self, text: str, top: int) -> tuple[tuple[str, float], ...]:
         if self.scorer is not None:
             probabilities = self.scorer.probabilities(text)
         else:
             probabilities = self.pipeline.predict_proba([text])[0]
         order = probabilities.argsort()[::-1][:top]
-        return [(self.intents[i], float(probabilities[i])) for i in order]
+        return tuple((self.intents[i], float(probabilities[i])) for i in order)
 
 
 def data_fingerprint(examples: list[Example]) -> str:

@@ -89,6 +89,25 @@ def test_the_fast_scorer_gives_the_pipelines_probabilities_for_every_example() -
     assert classifier.scorer.matches(classifier.pipeline, texts)
 
 
+def test_a_ranking_is_worked_out_once_per_text_and_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    classifier = IntentClassifier(load_or_train().pipeline)
+    assert classifier.scorer is not None
+    computed: list[str] = []
+    real = classifier.scorer.probabilities
+
+    def counted(text: str) -> object:
+        computed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(classifier.scorer, "probabilities", counted)
+    first = classifier.rank("确认")
+    assert classifier.rank("确认") == first and computed == ["确认"]
+    first.append(("changed by a caller", 1.0))
+    assert classifier.rank("确认")[-1][0] != "changed by a caller"  # each caller its own list
+    assert classifier.rank("取消预约")[0][0] == "cancel_reservation"
+    assert computed == ["确认", "取消预约"]
+
+
 def test_a_model_the_scorer_cannot_reproduce_is_left_to_scikit_learn(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
