@@ -3,7 +3,9 @@
 WeChat resends a callback it got no answer to within 5 seconds, up to three times, and a
 resend may land on another worker process. The unique key (MsgId, or sender + CreateTime +
 event for events) is claimed with one INSERT, so exactly one process handles it; the reply
-computed then is kept here for the resends.
+computed then is kept here for the resends. A quick turn (bot.wechat.pipeline) writes nothing
+before its answer is known, so its claim and reply are one INSERT in the turn's own
+transaction (`claim_answered`); a process that loses that race rolls its turn back.
 """
 
 from __future__ import annotations
@@ -51,6 +53,39 @@ def claim(db: Database, incoming: Incoming, now: datetime) -> bool:
         ON CONFLICT (dedup_key) DO NOTHING
         """,
         [incoming.dedup_key, incoming.channel, incoming.user_id, incoming.kind, isoformat(now)],
+    )
+    if cursor.rowcount != 1:
+        return False
+    if cursor.lastrowid and cursor.lastrowid % PRUNE_EVERY == 0:
+        prune(db, now)
+    return True
+
+
+def is_claimed(db: Database, incoming: Incoming) -> bool:
+    """Whether a process has claimed the callback already (a read: no write lock taken)."""
+    row = db.execute("SELECT 1 FROM inbound WHERE dedup_key = ?", [incoming.dedup_key])
+    return row.fetchone() is not None
+
+
+def claim_answered(db: Database, incoming: Incoming, reply: Reply, now: datetime) -> bool:
+    """`claim` and `record_reply` in one statement, for a turn that wrote nothing before its
+    answer was known (a quick one): run inside that turn's own transaction, so the message's
+    claim, its bookkeeping and its stored reply are one commit. False when another process
+    claimed the callback first; the caller then drops its turn."""
+    cursor = db.execute(
+        """
+        INSERT INTO inbound (dedup_key, channel, user_id, kind, received_at, reply, status)
+        VALUES (?, ?, ?, ?, ?, ?, 'answered')
+        ON CONFLICT (dedup_key) DO NOTHING
+        """,
+        [
+            incoming.dedup_key,
+            incoming.channel,
+            incoming.user_id,
+            incoming.kind,
+            isoformat(now),
+            reply_to_json(reply),
+        ],
     )
     if cursor.rowcount != 1:
         return False

@@ -8,7 +8,8 @@ delivery as a customer-service message instead of being lost.
 The hop to the handler pool is what makes the holding reply possible, and it costs every
 message a quarter of a millisecond; so a message the router has understood and decided, and
 whose remaining work is quick (no action, or one marked `quick`: opening hours, help,
-greetings), is finished in the request's own thread.
+greetings), is finished in the request's own thread — and, since nothing of it has been
+written before its answer is known, claimed in the same transaction that remembers it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime
 from functools import partial
 
 from sqlite_utils import Database
@@ -25,16 +27,12 @@ from bot.core.errors import BUSY
 from bot.core.values import EmptyReply, Incoming, Reply, TextReply, reply_to_dict
 from bot.wechat import inbox
 from bot.wechat import words as messages
-from bot.wechat.router import Router, log_ref
+from bot.wechat.router import Discard, Router, log_ref
 from handlers.kit.services import Services
 
 log = logging.getLogger("guanban.pipeline")
 
 LATE_REPLY_KIND = "late_reply"
-
-
-def _answered(incoming: Incoming, db: Database, reply: Reply) -> None:
-    inbox.record_reply(db, incoming, reply, "answered")
 
 
 class Pipeline:
@@ -48,20 +46,26 @@ class Pipeline:
         )
 
     def answer(self, incoming: Incoming) -> Reply:
-        db = self.services.db()
-        if not inbox.claim(db, incoming, self.services.now()):
+        db, now = self.services.db(), self.services.now()
+        if inbox.is_claimed(db, incoming):
             # A resend (or the same callback on two workers at once): never handled twice.
-            return inbox.stored_reply(db, incoming) or EmptyReply()
+            return self._resent(db, incoming)
         self._touch(incoming)
-        turn = self.router.begin(incoming)
+        turn = self.router.begin(incoming)  # reads only: a duplicate may run it harmlessly
         if self.router.quick(turn):
             # Nothing slow is left to do: the hop to the pool and back would cost more than
-            # the answer (about a quarter of a millisecond and ten context switches).
-            # The reply is stored for resends in the turn's own transaction: one commit.
-            reply = self.router.finish(turn, keep=partial(_answered, incoming))
-            if not turn.kept:
-                inbox.record_reply(db, incoming, reply, "answered")
+            # the answer (about a quarter of a millisecond and ten context switches). And
+            # nothing has been written yet, so the callback is claimed, the turn remembered
+            # and the reply stored for resends in one transaction: one commit a message.
+            reply = self.router.finish(turn, keep=partial(self._claim_answered, incoming, now))
+            if turn.kept:
+                return reply
+            if turn.discarded or not inbox.claim(db, incoming, now):
+                return self._resent(db, incoming)  # another process answered it first
+            inbox.record_reply(db, incoming, reply, "answered")  # remembering itself failed
             return reply
+        if not inbox.claim(db, incoming, now):
+            return self._resent(db, incoming)
         future = self.pool.submit(self.router.finish, turn)
         try:
             reply = future.result(timeout=self.budget)
@@ -72,6 +76,15 @@ class Pipeline:
             return holding
         inbox.record_reply(db, incoming, reply, "answered")
         return reply
+
+    @staticmethod
+    def _claim_answered(incoming: Incoming, now: datetime, db: Database, reply: Reply) -> None:
+        if not inbox.claim_answered(db, incoming, reply, now):
+            raise Discard  # the turn's writes are rolled back with it
+
+    @staticmethod
+    def _resent(db: Database, incoming: Incoming) -> Reply:
+        return inbox.stored_reply(db, incoming) or EmptyReply()
 
     def _touch(self, incoming: Incoming) -> None:
         try:

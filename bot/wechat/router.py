@@ -95,6 +95,10 @@ SCAN_EVENTS = ("scan", "scancode_push", "scancode_waitmsg")
 Keep = Callable[[Database, Reply], None]
 
 
+class Discard(Exception):
+    """Raised by a `Keep` to drop the whole turn's writes: another process answers it."""
+
+
 def hash_user(secret: str, user_id: str) -> str:
     """A stable, non-reversible id for logs: correlate one reader's errors, never name them."""
     return hashlib.sha256(f"{secret}:{user_id}".encode()).hexdigest()[:12]
@@ -503,6 +507,8 @@ class Router:
                 if keep is not None:
                     keep(db, turn.final_reply())
             turn.kept = keep is not None
+        except Discard:
+            turn.discarded = True
         except Exception:
             log.exception("could not remember the turn: %s", self._who(turn))
             if turn.save_state:

@@ -44,6 +44,7 @@ class Turn:
     offer: dict[str, Any] | None = None  # the guesses offered, stored with the row's id
     chosen: tuple[int, str] | None = None  # (unrecognised row, the intent the reader picked)
     kept: bool = False  # the reply was stored for resends in remember's transaction
+    discarded: bool = False  # remember found the message answered by another process
 
     @property
     def understood(self) -> ParseResult:

@@ -129,7 +129,7 @@ def test_a_failed_count_keeps_the_rest_of_the_turn(
     assert "could not count a message" in caplog.text
 
 
-def test_a_quick_turn_stores_its_reply_for_resends_in_the_same_transaction(
+def test_a_quick_turn_is_claimed_remembered_and_kept_in_one_transaction(
     chat: Any, statements: list[str], tmp_path: Path
 ) -> None:
     send, _ = chat
@@ -137,13 +137,28 @@ def test_a_quick_turn_stores_its_reply_for_resends_in_the_same_transaction(
     statements.clear()
     answer = send("今天几点闭馆")
     [transaction] = bookkeeping_transactions(statements)
-    [kept] = [s for s in transaction if s.startswith("UPDATE inbound SET reply")]
+    [kept] = [s for s in transaction if s.startswith("INSERT INTO inbound")]
     assert transaction.index(kept) == len(transaction) - 1  # after the rows it answers for
-    assert not [s for s in statements if s.startswith("UPDATE inbound") and s != kept]
+    outside = [s for s in statements if s.startswith(("INSERT", "UPDATE")) and s not in transaction]
+    assert outside == []  # no claim before, no reply stored after: one commit
     [(reply, status)] = rows(
         tmp_path, "SELECT reply, status FROM inbound ORDER BY rowid DESC LIMIT 1"
     )
     assert status == "answered" and answer.splitlines()[0] in reply
+
+
+def test_a_slow_turn_is_claimed_before_its_action_runs(
+    chat: Any, statements: list[str], tmp_path: Path
+) -> None:
+    send, _ = chat
+    send("转人工")
+    statements.clear()
+    send("我的借书证丢了怎么办")  # the hand-off's action writes a ticket: not quick
+    claim = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO inbound"))
+    ticket_write = next(
+        i for i, s in enumerate(statements) if s.startswith(("INSERT", "UPDATE")) and "ticket" in s
+    )
+    assert claim < ticket_write
 
 
 def test_a_turn_whose_remembering_fails_still_stores_its_reply(
@@ -159,3 +174,28 @@ def test_a_turn_whose_remembering_fails_still_stores_its_reply(
         tmp_path, "SELECT reply, status FROM inbound ORDER BY rowid DESC LIMIT 1"
     )
     assert status == "answered" and "系统繁忙" in reply  # a resend gets the same answer
+
+
+def test_a_quick_turn_that_loses_the_claim_drops_its_writes_and_answers_with_the_winners(
+    make_app: Any, mp_peer: WeChatPeer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.wechat import inbox
+    from tests.wechat.test_router import send
+
+    client = make_app(clock=Clock(NOW)).test_client()
+    assert say(client, mp_peer, "你好", "oLoser")
+    # Another worker claims and answers the callback between this one's check and its commit.
+    callback = mp_peer.text("oLoser", "今天几点闭馆", msg_id="77000001")
+    with sqlite3.connect(tmp_path / "guanban.sqlite3") as db:
+        db.execute(
+            "INSERT INTO inbound (dedup_key, channel, user_id, kind, received_at, reply, status)"
+            " VALUES ('mp:msg:77000001', 'mp', 'oLoser', 'text', '2026-11-23T10:00:00+08:00',"
+            ' \'{"type": "text", "content": "the winner"}\', \'answered\')'
+        )
+    before = rows(tmp_path, "SELECT sum(count) FROM message_stats")
+    monkeypatch.setattr(inbox, "is_claimed", lambda db, incoming: False)
+    assert send(client, mp_peer, callback) == "the winner"
+    assert rows(tmp_path, "SELECT sum(count) FROM message_stats") == before  # rolled back
+    assert rows(tmp_path, "SELECT count(*) FROM inbound WHERE dedup_key = 'mp:msg:77000001'") == [
+        (1,)
+    ]
