@@ -7,6 +7,7 @@ shared-character rules, then the classifier; entities come from their own extrac
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -56,10 +57,17 @@ def extract_entities(text: str, now: datetime) -> tuple[dict[str, Any], ...]:
     overlapping text (「三点」 in a title, 「12.1」 read as a number), the longer span wins;
     each extractor resolves its own overlaps (a range gives start and end on one span)."""
     timed = dates.extract(text, now)
-    other = entities.extract(text)
+    other = [dict(entity) for entity in _entities_of(text)]  # copies: a caller may edit them
     kept = [e for e in timed if not any(_overlap(e, o) and _span(o) > _span(e) for o in other)]
     kept += [e for e in other if not any(_overlap(e, t) and _span(t) >= _span(e) for t in timed)]
     return tuple(sorted(kept, key=lambda e: (e["start"], e["end"], e["entity"])))
+
+
+@functools.lru_cache(maxsize=4096)
+def _entities_of(text: str) -> tuple[dict[str, Any], ...]:
+    """The entities other than dates and times: a pure function of the text, and readers send
+    the same words again and again, so remembered (bounded). Dates depend on the moment."""
+    return tuple(entities.extract(text))
 
 
 def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -203,3 +203,17 @@ def test_the_test_set_meets_the_bar(nlu: NLU) -> None:
     ]
     assert len(calm) >= 10
     assert [t for t in calm if nlu.parse(t, NOW).intent == "crisis"] == []
+
+
+def test_remembered_entities_are_the_extractors_and_each_caller_gets_its_own() -> None:
+    from intents import nlu
+
+    now = datetime(2026, 11, 20, 10, 0, tzinfo=TZ)
+    texts = [case["text"] for case in load_test_set(DATA_DIR / "test.jsonl")]
+    remembered = [nlu.extract_entities(text, now) for text in texts]
+    assert [nlu.extract_entities(text, now) for text in texts] == remembered  # from memory
+    nlu._entities_of.cache_clear()
+    assert [nlu.extract_entities(text, now) for text in texts] == remembered  # worked out
+    first = nlu.extract_entities("有没有《三体》", now)
+    first[0]["value"] = "changed by a caller"
+    assert nlu.extract_entities("有没有《三体》", now)[0]["value"] == "三体"
