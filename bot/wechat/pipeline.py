@@ -50,22 +50,23 @@ class Pipeline:
         if inbox.is_claimed(db, incoming):
             # A resend (or the same callback on two workers at once): never handled twice.
             return self._resent(db, incoming)
-        self._touch(incoming)
         turn = self.router.begin(incoming)  # reads only: a duplicate may run it harmlessly
         if self.router.quick(turn):
             # Nothing slow is left to do: the hop to the pool and back would cost more than
             # the answer (about a quarter of a millisecond and ten context switches). And
-            # nothing has been written yet, so the callback is claimed, the turn remembered
-            # and the reply stored for resends in one transaction: one commit a message.
+            # nothing has been written yet, so the callback is claimed, the reader touched,
+            # the turn remembered and the reply kept in one transaction: one commit.
             reply = self.router.finish(turn, keep=partial(self._claim_answered, incoming, now))
             if turn.kept:
                 return reply
             if turn.discarded or not inbox.claim(db, incoming, now):
                 return self._resent(db, incoming)  # another process answered it first
-            inbox.record_reply(db, incoming, reply, "answered")  # remembering itself failed
+            self._touch(db, incoming, now)  # remembering itself failed: the usual way
+            inbox.record_reply(db, incoming, reply, "answered")
             return reply
         if not inbox.claim(db, incoming, now):
             return self._resent(db, incoming)
+        self._touch(db, incoming, now)
         future = self.pool.submit(self.router.finish, turn)
         try:
             reply = future.result(timeout=self.budget)
@@ -77,18 +78,20 @@ class Pipeline:
         inbox.record_reply(db, incoming, reply, "answered")
         return reply
 
-    @staticmethod
-    def _claim_answered(incoming: Incoming, now: datetime, db: Database, reply: Reply) -> None:
+    def _claim_answered(
+        self, incoming: Incoming, now: datetime, db: Database, reply: Reply
+    ) -> None:
         if not inbox.claim_answered(db, incoming, reply, now):
             raise Discard  # the turn's writes are rolled back with it
+        self._touch(db, incoming, now)
 
     @staticmethod
     def _resent(db: Database, incoming: Incoming) -> Reply:
         return inbox.stored_reply(db, incoming) or EmptyReply()
 
-    def _touch(self, incoming: Incoming) -> None:
+    def _touch(self, db: Database, incoming: Incoming, now: datetime) -> None:
         try:
-            self.touches.touch(self.services.db(), incoming, self.services.now())
+            self.touches.touch(db, incoming, now)
         except Exception:
             # The reader still deserves an answer if only the bookkeeping failed.
             log.exception("could not record reader %s", self._who(incoming))

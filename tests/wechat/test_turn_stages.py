@@ -145,6 +145,13 @@ def test_a_quick_turn_is_claimed_remembered_and_kept_in_one_transaction(
         tmp_path, "SELECT reply, status FROM inbound ORDER BY rowid DESC LIMIT 1"
     )
     assert status == "answered" and answer.splitlines()[0] in reply
+    statements.clear()
+    send("今天几点闭馆", "oNewReader")  # a first contact creates the reader in it too
+    [transaction] = bookkeeping_transactions(statements)
+    assert any(s.startswith("INSERT INTO users") for s in transaction)
+    outside = [s for s in statements if s.startswith(("INSERT", "UPDATE")) and s not in transaction]
+    assert outside == []
+    assert rows(tmp_path, "SELECT count(*) FROM users WHERE user_id = 'oNewReader'") == [(1,)]
 
 
 def test_a_slow_turn_is_claimed_before_its_action_runs(
