@@ -94,6 +94,17 @@ def claim_answered(db: Database, incoming: Incoming, reply: Reply, now: datetime
     return True
 
 
+def settle(db: Database, incoming: Incoming, reply: Reply, status: str) -> bool:
+    """Store `reply` with `status` ('answered' by the handler, 'held' by the request that
+    gave up waiting) only while the callback is still 'handling': whichever of the two comes
+    first wins, atomically, and the other learns it from the False."""
+    cursor = db.execute(
+        "UPDATE inbound SET reply = ?, status = ? WHERE dedup_key = ? AND status = 'handling'",
+        [reply_to_json(reply), status, incoming.dedup_key],
+    )
+    return cursor.rowcount == 1
+
+
 def record_reply(db: Database, incoming: Incoming, reply: Reply, status: str) -> None:
     db.execute(
         "UPDATE inbound SET reply = ?, status = ? WHERE dedup_key = ?",

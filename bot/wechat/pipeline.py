@@ -35,6 +35,11 @@ log = logging.getLogger("guanban.pipeline")
 LATE_REPLY_KIND = "late_reply"
 
 
+def _answered(incoming: Incoming, db: Database, reply: Reply) -> None:
+    # False when the request held the callback meanwhile: the late path delivers this reply.
+    inbox.settle(db, incoming, reply, "answered")
+
+
 class Pipeline:
     def __init__(self, services: Services, router: Router) -> None:
         self.services = services
@@ -67,15 +72,19 @@ class Pipeline:
         if not inbox.claim(db, incoming, now):
             return self._resent(db, incoming)
         self._touch(db, incoming, now)
-        future = self.pool.submit(self.router.finish, turn)
+        # The handler keeps its reply in its own transaction unless the request has given
+        # up waiting by then: `inbox.settle` lets exactly one of the two write it.
+        future = self.pool.submit(self.router.finish, turn, partial(_answered, incoming))
         try:
             reply = future.result(timeout=self.budget)
         except FutureTimeout:
             holding = TextReply(messages.HOLDING)
-            inbox.record_reply(db, incoming, holding, "held")
-            future.add_done_callback(partial(self._deliver_late, incoming))
-            return holding
-        inbox.record_reply(db, incoming, reply, "answered")
+            if inbox.settle(db, incoming, holding, "held"):
+                future.add_done_callback(partial(self._deliver_late, incoming))
+                return holding
+            reply = future.result()  # it answered at the deadline, and kept its reply
+        if not turn.kept:  # remembering failed: keep the reply the usual way
+            inbox.record_reply(db, incoming, reply, "answered")
         return reply
 
     def _claim_answered(

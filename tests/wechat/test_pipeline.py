@@ -239,6 +239,39 @@ def test_a_slow_handler_gets_a_holding_reply_and_its_answer_goes_to_the_outbox(
     assert len(outbox.for_recipient(db, "mp", "oSlow")) == 1
 
 
+def test_a_handler_that_answers_at_the_deadline_is_answered_directly_and_queues_nothing(
+    make_app: Any, mp_peer: WeChatPeer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.wechat import inbox
+
+    probe = Probe("action_test_slow", text="查到了：三楼还有空座", gated=True)
+    app = make_app(
+        clock=clock,
+        reply_budget=0.3,
+        capabilities=(*CAPABILITIES, probe.capability),
+        parser=parser_with({"查空座": "test_slow"}),
+    )
+    settle, answered = inbox.settle, threading.Event()
+
+    def racing(db: Any, incoming: Any, reply: Any, status: str) -> bool:
+        if status == "held":  # the request gives up just as the handler keeps its answer
+            probe.release.set()
+            assert answered.wait(WAIT)
+        won = settle(db, incoming, reply, status)
+        if status == "answered":
+            answered.set()
+        return won
+
+    monkeypatch.setattr(inbox, "settle", racing)
+    callback = mp_peer.text("oDeadline", "查空座", msg_id="7000000000000009")
+    _, text = say(app.test_client(), mp_peer, callback)
+    app.extensions["guanban"].pipeline.shutdown()
+    assert text == "查到了：三楼还有空座 #1"  # its own answer, not the holding reply
+    assert rows(tmp_path, "SELECT status FROM inbound") == [("answered",)]
+    db = app.extensions["guanban"].services.db()
+    assert outbox.for_recipient(db, "mp", "oDeadline") == []  # and no late copy of it
+
+
 def test_a_fast_handler_is_answered_directly_and_queues_nothing(
     make_app: Any, mp_peer: WeChatPeer, tmp_path: Path
 ) -> None:
