@@ -194,9 +194,8 @@ def test_a_duplicate_arriving_while_the_first_is_still_handled_gets_success(
 # -- 2. the reply deadline -------------------------------------------------------------------
 
 
-def test_a_slow_handler_gets_a_holding_reply_and_its_answer_goes_to_the_outbox(
-    make_app: Any, mp_peer: WeChatPeer, tmp_path: Path
-) -> None:
+def slow_app(make_app: Any) -> tuple[Probe, Any]:
+    """An app whose 「查空座」 runs an action that waits for `probe.release`, budget 0.3 s."""
     probe = Probe("action_test_slow", text="查到了：三楼还有空座", gated=True)
     app = make_app(
         clock=clock,
@@ -204,6 +203,13 @@ def test_a_slow_handler_gets_a_holding_reply_and_its_answer_goes_to_the_outbox(
         capabilities=(*CAPABILITIES, probe.capability),
         parser=parser_with({"查空座": "test_slow"}),
     )
+    return probe, app
+
+
+def test_a_slow_handler_gets_a_holding_reply_and_its_answer_goes_to_the_outbox(
+    make_app: Any, mp_peer: WeChatPeer, tmp_path: Path
+) -> None:
+    probe, app = slow_app(make_app)
     client = app.test_client()
     callback = mp_peer.text("oSlow", "查空座", msg_id="7000000000000003")
     try:
@@ -244,13 +250,7 @@ def test_a_handler_that_answers_at_the_deadline_is_answered_directly_and_queues_
 ) -> None:
     from bot.wechat import inbox
 
-    probe = Probe("action_test_slow", text="查到了：三楼还有空座", gated=True)
-    app = make_app(
-        clock=clock,
-        reply_budget=0.3,
-        capabilities=(*CAPABILITIES, probe.capability),
-        parser=parser_with({"查空座": "test_slow"}),
-    )
+    probe, app = slow_app(make_app)
     settle, answered = inbox.settle, threading.Event()
 
     def racing(db: Any, incoming: Any, reply: Any, status: str) -> bool:
