@@ -39,7 +39,7 @@ class NLU:
     def parse(self, text: str, now: datetime) -> ParseResult:
         text = text.strip()
         found = extract_entities(text, now)
-        if safety.is_crisis(text):
+        if _is_crisis(text):
             return ParseResult(text, "crisis", 1.0, found, (("crisis", 1.0),))
         ranking = tuple(self.classifier.rank(text))
         ruled = rules.match(normalize(text))
@@ -61,6 +61,12 @@ def extract_entities(text: str, now: datetime) -> tuple[dict[str, Any], ...]:
     kept = [e for e in timed if not any(_overlap(e, o) and _span(o) > _span(e) for o in other)]
     kept += [e for e in other if not any(_overlap(e, t) and _span(t) >= _span(e) for t in timed)]
     return tuple(sorted(kept, key=lambda e: (e["start"], e["end"], e["entity"])))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_crisis(text: str) -> bool:
+    """safety.is_crisis, remembered per text (a pure function of it; bounded)."""
+    return safety.is_crisis(text)
 
 
 @functools.lru_cache(maxsize=4096)

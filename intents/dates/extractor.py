@@ -3,7 +3,8 @@ and deduplicated."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import functools
+from datetime import date, datetime, timedelta, timezone
 
 from intents.dates.clock import _single_times, _time_ranges
 from intents.dates.days import _dates
@@ -26,7 +27,15 @@ def extract(text: str, now: datetime) -> list[Entity]:
         return []
     if now.tzinfo is not None:
         now = now.astimezone(_SHANGHAI)
-    today = now.date()
+    # Copies: the remembered entities are shared, and a caller may edit its own.
+    return [dict(entity) for entity in _extract_on(text, now.date())]
+
+
+@functools.lru_cache(maxsize=4096)
+def _extract_on(text: str, today: date) -> tuple[Entity, ...]:
+    """The passes for `text` on `today`: of the moment only its date matters (「明天」, 「周五」;
+    clock times are absolute), so the result is a pure function of the two, and readers send
+    the same words again and again that day: remembered, bounded."""
     work = text.translate(_FOLD)
     found: list[Entity] = []
 
@@ -44,4 +53,4 @@ def extract(text: str, now: datetime) -> list[Entity]:
         if key not in seen:
             seen.add(key)
             unique.append(entity)
-    return unique
+    return tuple(unique)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -207,13 +207,20 @@ def test_the_test_set_meets_the_bar(nlu: NLU) -> None:
 
 def test_remembered_entities_are_the_extractors_and_each_caller_gets_its_own() -> None:
     from intents import nlu
+    from intents.dates import extractor
 
     now = datetime(2026, 11, 20, 10, 0, tzinfo=TZ)
     texts = [case["text"] for case in load_test_set(DATA_DIR / "test.jsonl")]
     remembered = [nlu.extract_entities(text, now) for text in texts]
     assert [nlu.extract_entities(text, now) for text in texts] == remembered  # from memory
     nlu._entities_of.cache_clear()
+    extractor._extract_on.cache_clear()
     assert [nlu.extract_entities(text, now) for text in texts] == remembered  # worked out
     first = nlu.extract_entities("有没有《三体》", now)
     first[0]["value"] = "changed by a caller"
     assert nlu.extract_entities("有没有《三体》", now)[0]["value"] == "三体"
+    # Dates are remembered per day: 「明天」 moves with the date, not with the hour.
+    tomorrow = nlu.extract_entities("明天", now)
+    tomorrow[0]["value"] = "changed by a caller"
+    assert nlu.extract_entities("明天", now.replace(hour=23))[0]["value"] == "2026-11-21"
+    assert nlu.extract_entities("明天", now + timedelta(days=1))[0]["value"] == "2026-11-22"
