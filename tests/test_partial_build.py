@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.__main__ import main
+from bot.core import users
 from bot.core.values import MP
 from bot.dev.callback_client import WeChatPeer, reply_text
 from bot.outbound.scheduler import all_jobs, core_jobs
@@ -163,6 +165,23 @@ def test_only_a_build_with_the_hand_off_offers_it_when_lost(
     assert lost[0] == (messages.NOT_UNDERSTOOD if handoff else messages.NOT_UNDERSTOOD_ALONE)
     assert lost[1] == (messages.UNKNOWN_SCENE if handoff else messages.UNKNOWN_SCENE_ALONE)
     assert all(("转人工" in reply) == handoff for reply in lost), lost
+
+
+def test_a_banned_reader_is_offered_the_hand_off_only_where_it_exists(
+    make_app: Callable[..., Any], mp_peer: WeChatPeer, build: tuple[Capability, ...]
+) -> None:
+    app = make_app(clock=Clock(NOW), capabilities=build)
+    client = app.test_client()
+
+    def send(text: str) -> str:
+        return reply_text(mp_peer.read_reply(post(client, mp_peer.text(READER, text)).data))
+
+    send("你好")
+    db = app.extensions["guanban"].services.db()
+    assert users.ban(db, MP, READER, NOW + timedelta(days=3), "多次违约", NOW)
+    notice = send("今天几点闭馆")
+    assert notice.startswith("抱歉，你暂时无法使用馆伴的服务")
+    assert ("转人工" in notice) == any(c.name == tickets.NAME for c in build)
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,10 @@ BANNED = (
     "抱歉，你暂时无法使用馆伴的服务，将于 {until} 恢复。原因：{reason}\n"
     "如有疑问，可以发送「转人工」联系馆员，或到服务台咨询。"
 )
+# The same for a bot built without the hand-off: no command that goes nowhere.
+BANNED_ALONE = (
+    "抱歉，你暂时无法使用馆伴的服务，将于 {until} 恢复。原因：{reason}\n如有疑问，请到服务台咨询。"
+)
 
 migrations = Migrations("users")
 
@@ -255,13 +259,14 @@ def banned(db: Database, channel: str, user_id: str, now: datetime) -> dict[str,
     return {"banned_until": row[0], "ban_reason": row[1]}
 
 
-def ban_notice(ban: dict[str, Any], now: datetime) -> str:
-    """The one sentence a banned reader gets."""
+def ban_notice(ban: dict[str, Any], now: datetime, handoff: bool = True) -> str:
+    """The one sentence a banned reader gets (`handoff`: the bot answers 「转人工」)."""
     until = datetime.fromisoformat(str(ban["banned_until"])).astimezone(TZ)
     shown = f"{until.month}月{until.day}日 {until:%H:%M}"
     if until.year != now.astimezone(TZ).year:
         shown = f"{until.year}年{shown}"
-    return BANNED.format(until=shown, reason=str(ban.get("ban_reason") or "").rstrip("。") + "。")
+    reason = str(ban.get("ban_reason") or "").rstrip("。") + "。"
+    return (BANNED if handoff else BANNED_ALONE).format(until=shown, reason=reason)
 
 
 def active_since(db: Database, since: datetime) -> int:

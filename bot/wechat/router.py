@@ -127,9 +127,10 @@ class Router:
             self.forms.update(capability.forms)
         self.keeps_heard = [c.keeps_reader_heard for c in capabilities if c.keeps_reader_heard]
         # The sentences that suggest 「转人工」, only where this build can hand a reader over.
+        self.handoff = ACTION_HUMAN in self.actions
         self.unknown_scene, self.not_understood, self.coming_soon = (
             (messages.UNKNOWN_SCENE, messages.NOT_UNDERSTOOD, messages.COMING_SOON)
-            if ACTION_HUMAN in self.actions
+            if self.handoff
             else (
                 messages.UNKNOWN_SCENE_ALONE,
                 messages.NOT_UNDERSTOOD_ALONE,
@@ -326,7 +327,7 @@ class Router:
         """The one sentence for a reader whose ban is in force, else None."""
         incoming = turn.incoming
         ban = users.banned(self.services.db(), incoming.channel, incoming.user_id, turn.now)
-        return None if ban is None else users.ban_notice(ban, turn.now)
+        return None if ban is None else users.ban_notice(ban, turn.now, self.handoff)
 
     def _ban_paused(self, turn: Turn) -> bool:
         """A ban does not silence a reader telling the librarian their question after 转人工,
