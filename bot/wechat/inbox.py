@@ -5,7 +5,7 @@ resend may land on another worker process. The unique key (MsgId, or sender + Cr
 event for events) is claimed with one INSERT, so exactly one process handles it; the reply
 computed then is kept here for the resends. A quick turn (bot.wechat.pipeline) writes nothing
 before its answer is known, so its claim and reply are one INSERT in the turn's own
-transaction (`claim_answered`); a process that loses that race rolls its turn back.
+transaction (`claim` with its answer); a process that loses that race rolls its turn back.
 """
 
 from __future__ import annotations
@@ -44,15 +44,28 @@ def create_inbound(db: Database) -> None:
     db.execute("CREATE INDEX inbound_received_at ON inbound (received_at)")
 
 
-def claim(db: Database, incoming: Incoming, now: datetime) -> bool:
-    """True if this process is the first to see the callback and must handle it."""
+def claim(db: Database, incoming: Incoming, now: datetime, answer: Reply | None = None) -> bool:
+    """True if this process is the first to see the callback and must handle it.
+
+    With `answer`, the callback is claimed already answered, for a turn that wrote nothing
+    before its answer was known (a quick one): run inside that turn's own transaction, so
+    the claim, the bookkeeping and the stored reply are one commit; on False the caller
+    drops its turn."""
     cursor = db.execute(
         """
-        INSERT INTO inbound (dedup_key, channel, user_id, kind, received_at)
-        VALUES (?, ?, ?, ?, ?)
+        INSERT INTO inbound (dedup_key, channel, user_id, kind, received_at, reply, status)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (dedup_key) DO NOTHING
         """,
-        [incoming.dedup_key, incoming.channel, incoming.user_id, incoming.kind, isoformat(now)],
+        [
+            incoming.dedup_key,
+            incoming.channel,
+            incoming.user_id,
+            incoming.kind,
+            isoformat(now),
+            None if answer is None else reply_to_json(answer),
+            "handling" if answer is None else "answered",
+        ],
     )
     if cursor.rowcount != 1:
         return False
@@ -65,33 +78,6 @@ def is_claimed(db: Database, incoming: Incoming) -> bool:
     """Whether a process has claimed the callback already (a read: no write lock taken)."""
     row = db.execute("SELECT 1 FROM inbound WHERE dedup_key = ?", [incoming.dedup_key])
     return row.fetchone() is not None
-
-
-def claim_answered(db: Database, incoming: Incoming, reply: Reply, now: datetime) -> bool:
-    """`claim` and `record_reply` in one statement, for a turn that wrote nothing before its
-    answer was known (a quick one): run inside that turn's own transaction, so the message's
-    claim, its bookkeeping and its stored reply are one commit. False when another process
-    claimed the callback first; the caller then drops its turn."""
-    cursor = db.execute(
-        """
-        INSERT INTO inbound (dedup_key, channel, user_id, kind, received_at, reply, status)
-        VALUES (?, ?, ?, ?, ?, ?, 'answered')
-        ON CONFLICT (dedup_key) DO NOTHING
-        """,
-        [
-            incoming.dedup_key,
-            incoming.channel,
-            incoming.user_id,
-            incoming.kind,
-            isoformat(now),
-            reply_to_json(reply),
-        ],
-    )
-    if cursor.rowcount != 1:
-        return False
-    if cursor.lastrowid and cursor.lastrowid % PRUNE_EVERY == 0:
-        prune(db, now)
-    return True
 
 
 def settle(db: Database, incoming: Incoming, reply: Reply, status: str) -> bool:

@@ -35,9 +35,9 @@ log = logging.getLogger("guanban.pipeline")
 LATE_REPLY_KIND = "late_reply"
 
 
-def _answered(incoming: Incoming, db: Database, reply: Reply) -> None:
+def _answered(incoming: Incoming, db: Database, reply: Reply) -> bool:
     # False when the request held the callback meanwhile: the late path delivers this reply.
-    inbox.settle(db, incoming, reply, "answered")
+    return inbox.settle(db, incoming, reply, "answered")
 
 
 class Pipeline:
@@ -89,10 +89,11 @@ class Pipeline:
 
     def _claim_answered(
         self, incoming: Incoming, now: datetime, db: Database, reply: Reply
-    ) -> None:
-        if not inbox.claim_answered(db, incoming, reply, now):
+    ) -> bool:
+        if not inbox.claim(db, incoming, now, answer=reply):
             raise Discard  # the turn's writes are rolled back with it
         self._touch(db, incoming, now)
+        return True
 
     @staticmethod
     def _resent(db: Database, incoming: Incoming) -> Reply:

@@ -91,8 +91,9 @@ NOT_CARRIED = frozenset({"greet", "help", "feedback", "human", "crisis", "affirm
 CHANGE_OF_SUBJECT = 0.8
 SILENT_EVENTS = {"unsubscribe", "view", "location", "templatesendjobfinish", "masssendjobfinish"}
 SCAN_EVENTS = ("scan", "scancode_push", "scancode_waitmsg")
-# What the pipeline keeps of a reply (for WeChat's resends), written with the turn's own rows.
-Keep = Callable[[Database, Reply], None]
+# What the pipeline keeps of a reply (for WeChat's resends), written with the turn's own rows;
+# True when it was stored.
+Keep = Callable[[Database, Reply], bool]
 
 
 class Discard(Exception):
@@ -486,6 +487,7 @@ class Router:
             return
         db = self.services.db()
         incoming = turn.incoming
+        kept = False
         try:
             with write_transaction(db):
                 if turn.chosen:
@@ -506,8 +508,8 @@ class Router:
                 if turn.counted:
                     self._count(turn)
                 if keep is not None:
-                    keep(db, turn.final_reply())
-            turn.kept = keep is not None
+                    kept = keep(db, turn.final_reply())
+            turn.kept = kept  # only once committed
         except Discard:
             turn.discarded = True
         except Exception:
