@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from handlers.kit.actions import Events, LibraryAction
-from handlers.kit.capability import Capability
+from handlers.kit.capability import HANDOFF_ACTION, Capability
 
 WELCOME = "欢迎关注{name}！我是馆伴，图书馆的小助手📚"
 GREETING = "你好呀👋 我是{name}的小助手馆伴，有什么可以帮你的？"
@@ -17,8 +17,6 @@ HELP_MENU = "底部菜单：{buttons}"
 HELP_FOOTER = "随时发送「帮助」看这份说明，「取消」结束当前操作，「转人工」联系馆员。"
 # For a bot built without the hand-off: the help never offers a command that goes nowhere.
 HELP_FOOTER_ALONE = "随时发送「帮助」看这份说明，「取消」结束当前操作。"
-# What the router's 「转人工」 runs (the intent "human"), whichever capability declares it.
-HANDOFF_ACTION = "action_human"
 
 
 def _library_name(action: LibraryAction) -> str:

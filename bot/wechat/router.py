@@ -61,7 +61,7 @@ from bot.wechat.turn import (
     reply_from_messages,
 )
 from handlers.kit.actions import LibraryAction
-from handlers.kit.capability import Capability, Reader
+from handlers.kit.capability import HANDOFF_ACTION, Capability, Reader
 from handlers.kit.forms import CANCEL_IS_NO, FormAction
 from handlers.kit.services import Services
 from intents import dialog_state, unrecognised
@@ -80,7 +80,7 @@ TRAILING_PUNCTUATION = re.compile(r"[\s。.!！~～]+$")
 
 ACTION_WELCOME = "action_welcome"
 ACTION_HELP = "action_help"
-ACTION_HUMAN = "action_human"
+ACTION_HUMAN = HANDOFF_ACTION
 ACTION_CRISIS = "action_crisis"
 FOLLOW_UP = re.compile(r"^(那|那么|那要是|要是|如果是|换成|改成|还有)|呢[?？\s]*$")
 FIRST = re.compile(r"^(1|一|第一个?|前者|前面那个|第1个?)$")

@@ -86,6 +86,11 @@ class NewsItem:
     url: str = ""
 
 
+# What 「转人工」 runs, whichever capability declares it (handlers.tickets): the router runs it,
+# and the words offer 「转人工」 only in a build that has it.
+HANDOFF_ACTION = "action_human"
+
+
 @dataclass(frozen=True)
 class Capability:
     name: str

@@ -15,6 +15,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from handlers.kit.actions import Events, LibraryAction, reader_of
+from handlers.kit.capability import HANDOFF_ACTION
 from handlers.tickets import store as tickets
 
 FORM = "handoff_form"
@@ -37,7 +38,7 @@ WEEKDAY_NAMES = "一二三四五六日"
 
 
 class ActionHuman(LibraryAction):
-    NAME = "action_human"
+    NAME = HANDOFF_ACTION
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
