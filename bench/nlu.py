@@ -148,7 +148,6 @@ def timed(
 def parse_latency(cache_dir: Path, min_parses: int) -> dict[str, Any]:
     from intents import nlu as nlu_module
     from intents import rules, safety
-    from intents.dates import extractor as date_extractor
     from intents.nlu import NLU, extract_entities
     from intents.normalize import normalize
 
@@ -160,9 +159,7 @@ def parse_latency(cache_dir: Path, min_parses: int) -> dict[str, Any]:
         # The classifier and the entity extractor remember texts they have seen: each pass
         # starts without, so the figures are a text's first parse in this process.
         nlu.classifier._ranked.cache_clear()
-        nlu_module._entities_of.cache_clear()
-        nlu_module._is_crisis.cache_clear()
-        date_extractor._extract_on.cache_clear()
+        nlu_module.forget_texts()
 
     timed(lambda text: nlu.parse(text, NOW), texts, 1, forget)  # warm-up, not counted
     samples = timed(lambda text: nlu.parse(text, NOW), texts, passes, forget)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,24 +56,39 @@ def extract_entities(text: str, now: datetime) -> tuple[dict[str, Any], ...]:
     """Every entity, ordered by position. Where the time extractor and the other one claim
     overlapping text (「三点」 in a title, 「12.1」 read as a number), the longer span wins;
     each extractor resolves its own overlaps (a range gives start and end on one span)."""
-    timed = dates.extract(text, now)
-    other = [dict(entity) for entity in _entities_of(text)]  # copies: a caller may edit them
+    # Copies of the remembered entities: a caller may edit its own.
+    timed = [dict(e) for e in _dates_of(text, dates.day_of(now))] if text else []
+    other = [dict(e) for e in _entities_of(text)]
     kept = [e for e in timed if not any(_overlap(e, o) and _span(o) > _span(e) for o in other)]
     kept += [e for e in other if not any(_overlap(e, t) and _span(t) >= _span(e) for t in timed)]
     return tuple(sorted(kept, key=lambda e: (e["start"], e["end"], e["entity"])))
 
 
-@functools.lru_cache(maxsize=4096)
+# Readers send the same words again and again (「确认」「1」「你好」「几点闭馆」), and what the
+# layer works out from a text alone — the crisis check, the entities, the dates on a given day
+# — is a pure function of it: remembered, for this many texts each (a few hundred kB).
+TEXTS_REMEMBERED = 4096
+
+
+@functools.lru_cache(maxsize=TEXTS_REMEMBERED)
 def _is_crisis(text: str) -> bool:
-    """safety.is_crisis, remembered per text (a pure function of it; bounded)."""
     return safety.is_crisis(text)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=TEXTS_REMEMBERED)
 def _entities_of(text: str) -> tuple[dict[str, Any], ...]:
-    """The entities other than dates and times: a pure function of the text, and readers send
-    the same words again and again, so remembered (bounded). Dates depend on the moment."""
     return tuple(entities.extract(text))
+
+
+@functools.lru_cache(maxsize=TEXTS_REMEMBERED)
+def _dates_of(text: str, day: date) -> tuple[dict[str, Any], ...]:
+    return dates.extract_on(text, day)
+
+
+def forget_texts() -> None:
+    """Forget what is remembered of texts (the benchmark's first-sight figures)."""
+    for remembered in (_is_crisis, _entities_of, _dates_of):
+        remembered.cache_clear()
 
 
 def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:

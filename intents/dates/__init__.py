@@ -48,6 +48,6 @@ The package, lowest module first (each imports only the ones above it):
 
 from __future__ import annotations
 
-from intents.dates.extractor import extract
+from intents.dates.extractor import day_of, extract, extract_on
 
-__all__ = ["extract"]
+__all__ = ["day_of", "extract", "extract_on"]

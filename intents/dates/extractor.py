@@ -3,7 +3,6 @@ and deduplicated."""
 
 from __future__ import annotations
 
-import functools
 from datetime import date, datetime, timedelta, timezone
 
 from intents.dates.clock import _single_times, _time_ranges
@@ -23,19 +22,17 @@ def extract(text: str, now: datetime) -> list[Entity]:
 
     `now` should be aware; it is read in Asia/Shanghai. A naive `now` is taken as local time.
     """
-    if not text:
-        return []
-    if now.tzinfo is not None:
-        now = now.astimezone(_SHANGHAI)
-    # Copies: the remembered entities are shared, and a caller may edit its own.
-    return [dict(entity) for entity in _extract_on(text, now.date())]
+    return list(extract_on(text, day_of(now))) if text else []
 
 
-@functools.lru_cache(maxsize=4096)
-def _extract_on(text: str, today: date) -> tuple[Entity, ...]:
-    """The passes for `text` on `today`: of the moment only its date matters (「明天」, 「周五」;
-    clock times are absolute), so the result is a pure function of the two, and readers send
-    the same words again and again that day: remembered, bounded."""
+def day_of(now: datetime) -> date:
+    """The local day of `now`: all of the moment the extraction reads (「明天」, 「周五」; clock
+    times are absolute)."""
+    return (now.astimezone(_SHANGHAI) if now.tzinfo is not None else now).date()
+
+
+def extract_on(text: str, today: date) -> tuple[Entity, ...]:
+    """`extract` for the local day `today`: a pure function of the two."""
     work = text.translate(_FOLD)
     found: list[Entity] = []
 

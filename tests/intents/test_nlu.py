@@ -207,14 +207,12 @@ def test_the_test_set_meets_the_bar(nlu: NLU) -> None:
 
 def test_remembered_entities_are_the_extractors_and_each_caller_gets_its_own() -> None:
     from intents import nlu
-    from intents.dates import extractor
 
     now = datetime(2026, 11, 20, 10, 0, tzinfo=TZ)
     texts = [case["text"] for case in load_test_set(DATA_DIR / "test.jsonl")]
     remembered = [nlu.extract_entities(text, now) for text in texts]
     assert [nlu.extract_entities(text, now) for text in texts] == remembered  # from memory
-    nlu._entities_of.cache_clear()
-    extractor._extract_on.cache_clear()
+    nlu.forget_texts()
     assert [nlu.extract_entities(text, now) for text in texts] == remembered  # worked out
     first = nlu.extract_entities("有没有《三体》", now)
     first[0]["value"] = "changed by a caller"
