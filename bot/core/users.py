@@ -134,13 +134,11 @@ def _subscription_change(incoming: Incoming) -> int | None:
 
 
 def get(db: Database, channel: str, user_id: str) -> dict[str, Any] | None:
-    # Plain SQL, not sqlite-utils' rows_where: that looks the table up in sqlite_master
-    # (three queries) first, and every reservation message asks for its reader.
-    cursor = db.execute("SELECT * FROM users WHERE channel = ? AND user_id = ?", [channel, user_id])
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return _decoded(dict(zip([c[0] for c in cursor.description], row, strict=True)))
+    # A query, not sqlite-utils' rows_where: that looks the table up in sqlite_master (three
+    # queries) first, and every reservation message asks for its reader.
+    rows = db.query("SELECT * FROM users WHERE channel = ? AND user_id = ?", [channel, user_id])
+    user = next(rows, None)
+    return None if user is None else _decoded(user)
 
 
 def profile(db: Database, channel: str, user_id: str, now: datetime) -> dict[str, Any] | None:
